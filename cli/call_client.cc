@@ -1,0 +1,137 @@
+#include "cli/call_client.h"
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace understudy {
+namespace {
+
+namespace pb = google::protobuf;
+
+// Waits for the completion of the operation tagged `tag`.
+bool Await(grpc::CompletionQueue* cq, void* tag) {
+  void* got = nullptr;
+  bool ok = false;
+  if (!cq->Next(&got, &ok)) return false;
+  return got == tag && ok;
+}
+
+absl::StatusOr<std::vector<std::string>> EncodeRequests(const Schema& schema,
+                                                        const pb::Descriptor* type,
+                                                        const std::string& data) {
+  std::vector<std::string> out;
+  std::istringstream in(data);
+  for (int index = 0;; ++index) {
+    in >> std::ws;
+    if (in.peek() == std::char_traits<char>::eof()) break;
+    nlohmann::json value;
+    try {
+      in >> value;
+    } catch (const nlohmann::json::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat("request ", index, ": invalid JSON: ", e.what()));
+    }
+    auto message = schema.NewMessage(type);
+    auto status = pb::util::JsonStringToMessage(value.dump(), message.get());
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("request ", index, ": not a valid ",
+                                                     type->full_name(), ": ",
+                                                     std::string(status.message())));
+    }
+    out.push_back(message->SerializeAsString());
+  }
+  return out;
+}
+
+void PrintMetadata(const char* what, const std::multimap<grpc::string_ref, grpc::string_ref>& md,
+                   std::ostream& err) {
+  for (const auto& [key, value] : md) {
+    err << what << " " << std::string(key.data(), key.size()) << ": "
+        << std::string(value.data(), value.size()) << "\n";
+  }
+}
+
+}  // namespace
+
+absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::ostream& out,
+                        std::ostream& err) {
+  const pb::MethodDescriptor* method = schema.FindMethod(options.method);
+  if (method == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("no method ", options.method, " in the schema"));
+  }
+  auto requests = EncodeRequests(schema, method->input_type(), options.data);
+  if (!requests.ok()) return requests.status();
+  if (!method->client_streaming() && requests->size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(MethodName(method), " takes exactly one ",
+                                                   "request message, got ", requests->size()));
+  }
+
+  auto channel = grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000)));
+  for (const auto& [key, value] : options.headers) context.AddMetadata(key, value);
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&context, absl::StrCat("/", MethodName(method)), &cq);
+  int tag = 0;
+  call->StartCall(&tag);
+  bool alive = Await(&cq, &tag);
+  for (const auto& bytes : *requests) {
+    if (!alive) break;
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, &tag);
+    alive = Await(&cq, &tag);
+  }
+  if (alive) {
+    call->WritesDone(&tag);
+    Await(&cq, &tag);
+  }
+  pb::util::JsonPrintOptions print;
+  print.add_whitespace = !options.compact;
+  bool headers_printed = false;
+  for (;;) {
+    grpc::ByteBuffer buffer;
+    call->Read(&buffer, &tag);
+    if (!Await(&cq, &tag)) break;
+    if (options.verbose && !headers_printed) {
+      PrintMetadata("header", context.GetServerInitialMetadata(), err);
+      headers_printed = true;
+    }
+    auto message = schema.NewMessage(method->output_type());
+    grpc::ProtoBufferReader reader(&buffer);
+    if (!message->ParseFromZeroCopyStream(&reader)) {
+      return absl::DataLossError(absl::StrCat("a response is not a valid ",
+                                              method->output_type()->full_name()));
+    }
+    std::string text;
+    pb::util::MessageToJsonString(*message, &text, print);
+    out << text;
+    if (options.compact || text.empty() || text.back() != '\n') out << "\n";
+    out.flush();
+  }
+  grpc::Status status;
+  call->Finish(&status, &tag);
+  Await(&cq, &tag);
+  if (options.verbose) {
+    if (!headers_printed) PrintMetadata("header", context.GetServerInitialMetadata(), err);
+    PrintMetadata("trailer", context.GetServerTrailingMetadata(), err);
+  }
+  cq.Shutdown();
+  void* ignored_tag;
+  bool ignored_ok;
+  while (cq.Next(&ignored_tag, &ignored_ok)) {
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+}  // namespace understudy

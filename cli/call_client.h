@@ -1,0 +1,32 @@
+// A grpcurl-style client for any method of a run-time schema: JSON in, JSON out.
+#ifndef UNDERSTUDY_CLI_CALL_CLIENT_H_
+#define UNDERSTUDY_CLI_CALL_CLIENT_H_
+
+#include <iosfwd>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "src/schema.h"
+
+namespace understudy {
+
+struct CallOptions {
+  std::string target;               // HOST:PORT
+  std::string method;               // package.Service/Method
+  std::string data = "{}";          // one JSON object per request message, concatenated
+  std::vector<std::pair<std::string, std::string>> headers;
+  double timeout_seconds = 30;
+  bool compact = false;             // one line per message instead of indented JSON
+  bool verbose = false;             // print response headers and trailers to `err`
+};
+
+// Calls the method and prints every response message to `out` as JSON. Returns the call's gRPC
+// status (as an absl::Status with the same code), or InvalidArgument for bad input.
+absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::ostream& out,
+                        std::ostream& err);
+
+}  // namespace understudy
+
+#endif  // UNDERSTUDY_CLI_CALL_CLIENT_H_

@@ -1,0 +1,166 @@
+// understudy: the command line. Parses flags, calls the libraries, prints, picks the exit code.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "cli/call_client.h"
+#include "mockserver/mock_server.h"
+#include "src/interaction_set.h"
+#include "src/response.h"
+#include "src/schema.h"
+
+namespace {
+
+using understudy::SchemaOptions;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitCannotRun = 2;
+
+void AddSchemaFlags(CLI::App* command, SchemaOptions* schema) {
+  command->add_option("--proto", schema->proto_files, "a .proto file (repeatable)");
+  command->add_option("-I,--import-path", schema->import_paths, "an import root (repeatable)");
+  command->add_option("--descriptor-set", schema->descriptor_sets,
+                      "a FileDescriptorSet from protoc -o --include_imports (repeatable)");
+}
+
+void PrintProblems(const absl::Status& status) {
+  std::cerr << status.message() << "\n";
+}
+
+absl::StatusOr<std::shared_ptr<understudy::Schema>> LoadSchema(const SchemaOptions& options) {
+  auto schema = understudy::Schema::Load(options);
+  if (!schema.ok()) return schema.status();
+  return std::shared_ptr<understudy::Schema>(std::move(*schema));
+}
+
+int RunServe(const SchemaOptions& schema_options, const std::string& listen,
+             const std::vector<std::string>& paths, int grace_ms) {
+  // Signals are taken by sigwait below, not by whichever thread gRPC happens to run.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  understudy::MockServerOptions options;
+  options.schema = schema_options;
+  options.interaction_paths = paths;
+  options.listen = listen;
+  auto server = understudy::MockServer::Start(options);
+  if (!server.ok()) {
+    PrintProblems(server.status());
+    return kExitCannotRun;
+  }
+  std::cout << "listening on " << (*server)->address() << std::endl;
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "received " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", finishing calls in flight\n";
+  (*server)->Shutdown(std::chrono::milliseconds(grace_ms));
+  (*server)->Wait();
+  return kExitOk;
+}
+
+int RunCheck(const SchemaOptions& schema_options, const std::vector<std::string>& paths) {
+  auto schema = LoadSchema(schema_options);
+  if (!schema.ok()) {
+    PrintProblems(schema.status());
+    return kExitCannotRun;
+  }
+  auto set = understudy::InteractionSet::Load(*schema, paths);
+  if (!set.ok()) {
+    PrintProblems(set.status());
+    return kExitCannotRun;
+  }
+  auto files = understudy::InteractionSet::ListFiles(paths);
+  std::cout << "OK: " << (*set)->interactions().size() << " interactions in "
+            << (files.ok() ? files->size() : 0) << " files\n";
+  return kExitOk;
+}
+
+int RunCall(const SchemaOptions& schema_options, understudy::CallOptions options,
+            const std::vector<std::string>& headers) {
+  for (const auto& header : headers) {
+    size_t colon = header.find(':');
+    if (colon == std::string::npos) {
+      std::cerr << "-H " << header << ": expected KEY: VALUE\n";
+      return kExitCannotRun;
+    }
+    std::string value = header.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    options.headers.emplace_back(header.substr(0, colon), value);
+  }
+  if (options.data == "@") {
+    options.data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  auto schema = LoadSchema(schema_options);
+  if (!schema.ok()) {
+    PrintProblems(schema.status());
+    return kExitCannotRun;
+  }
+  absl::Status status = understudy::CallMethod(**schema, options, std::cout, std::cerr);
+  if (status.ok()) return kExitOk;
+  int code = static_cast<int>(status.code());
+  std::cerr << "ERROR:\n  Code: " << understudy::StatusCodeName(code) << "\n  Message: "
+            << status.message() << "\n";
+  return kExitFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Understudy: mock and contract-test gRPC services from .proto and JSON files"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "understudy 0.1.0");
+
+  SchemaOptions schema;
+  std::vector<std::string> paths;
+
+  CLI::App* serve = app.add_subcommand("serve", "serve interaction files as a mock gRPC server");
+  AddSchemaFlags(serve, &schema);
+  std::string listen = "127.0.0.1:50051";
+  int grace_ms = 5000;
+  serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")
+      ->capture_default_str();
+  serve->add_option("--grace-ms", grace_ms, "on SIGINT/SIGTERM, how long calls in flight may take")
+      ->capture_default_str();
+  serve->add_option("paths", paths, "interaction files or directories")->required();
+
+  CLI::App* check = app.add_subcommand("check", "validate interaction files against the schema");
+  AddSchemaFlags(check, &schema);
+  check->add_option("paths", paths, "interaction files or directories")->required();
+
+  CLI::App* call = app.add_subcommand("call", "call a method: JSON in, one JSON object per response");
+  AddSchemaFlags(call, &schema);
+  understudy::CallOptions call_options;
+  std::vector<std::string> headers;
+  call->add_option("-d,--data", call_options.data,
+                   "request messages as JSON, concatenated for client streams; @ reads stdin")
+      ->capture_default_str();
+  call->add_option("-H,--header", headers, "KEY: VALUE metadata (repeatable)");
+  call->add_option("--timeout", call_options.timeout_seconds, "deadline in seconds")
+      ->capture_default_str();
+  call->add_flag("--compact", call_options.compact, "one line per response message");
+  call->add_flag("-v,--verbose", call_options.verbose, "print response headers and trailers");
+  call->add_option("target", call_options.target, "HOST:PORT")->required();
+  call->add_option("method", call_options.method, "package.Service/Method")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitCannotRun;
+  }
+  if (*serve) return RunServe(schema, listen, paths, grace_ms);
+  if (*check) return RunCheck(schema, paths);
+  return RunCall(schema, call_options, headers);
+}

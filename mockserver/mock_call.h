@@ -1,0 +1,93 @@
+// MockCall: one call to the mock, for every RPC kind, as a gRPC callback reactor.
+//
+// The call's path: bytes in (OnReadDone) → decode with the method's input type → choose an
+// interaction (src/selector.h) → answer: headers, messages with their delays (grpc::Alarm, no
+// thread held), trailers and status. Unary and server-streaming calls choose on their one
+// message, client-streaming calls once the client half-closes, bidirectional calls walk their
+// conversation step by step. A cancelled call (client gone, deadline passed) stops at once: no
+// further reads, writes or timers are started, pending timers are cancelled.
+#ifndef UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_
+#define UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include "src/interaction_set.h"
+#include "src/request.h"
+#include "src/selector.h"
+
+namespace understudy {
+
+// Told about every finished call; implementations must be thread-safe. (The journal.)
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  struct Record {
+    std::string method;  // "/pkg.Service/Method"
+    const MetadataView* metadata;
+    const std::vector<std::unique_ptr<google::protobuf::Message>>* requests;
+    const Interaction* interaction;  // null on a miss
+    std::string miss;                // why nothing matched
+    grpc::StatusCode code;
+    std::string message;
+  };
+  virtual void OnCallDone(const Record& record) = 0;
+};
+
+class MockCall final : public grpc::ServerGenericBidiReactor {
+ public:
+  // `method` is null when the schema does not have the called method.
+  MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<const InteractionSet> set,
+           const google::protobuf::MethodDescriptor* method, CallObserver* observer);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void Start();
+  bool Decode(const google::protobuf::Message** out);
+  void Choose(SelectStage stage);
+  // Sends the chosen interaction's answer from `next_message_` on (unary and streams).
+  void SendNext();
+  // Walks the conversation from `step_` until it needs a client message or ends.
+  void Converse();
+  void WriteMessage(const ServerMessage& message);
+  void After(int64_t delay_ms, void (MockCall::*then)());
+  void FinishWith(const grpc::Status& status);
+  void FinishChosen();
+  Request CurrentRequest() const;
+
+  grpc::GenericCallbackServerContext* const context_;
+  const std::shared_ptr<const InteractionSet> set_;
+  const google::protobuf::MethodDescriptor* const method_;
+  CallObserver* const observer_;
+  const RpcKind kind_;
+
+  std::mutex mu_;  // guards the fields below against OnCancel and timer callbacks
+  bool cancelled_ = false;
+  bool finished_ = false;
+
+  MetadataView metadata_;
+  grpc::ByteBuffer in_;
+  grpc::ByteBuffer out_;
+  std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
+  const Interaction* chosen_ = nullptr;
+  std::string miss_;
+  size_t next_message_ = 0;  // unary/server streaming: next entry of chosen_->messages
+  size_t step_ = 0;          // bidi: next conversation step
+  bool waited_ = false;      // the current message's delay has passed
+  std::vector<std::unique_ptr<grpc::Alarm>> alarms_;
+  grpc::Status final_status_;
+};
+
+}  // namespace understudy
+
+#endif  // UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_

@@ -1,0 +1,32 @@
+#include "mockserver/mock_service.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace understudy {
+
+MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer)
+    : set_(std::move(set)), observer_(observer) {
+  for (const auto* service : set_->schema().services()) {
+    for (int i = 0; i < service->method_count(); ++i) {
+      const auto* method = service->method(i);
+      methods_.emplace(absl::StrCat("/", service->full_name(), "/", method->name()), method);
+    }
+  }
+}
+
+void MockService::Swap(std::shared_ptr<const InteractionSet> set) {
+  std::atomic_store(&set_, std::move(set));
+}
+
+std::shared_ptr<const InteractionSet> MockService::current() const {
+  return std::atomic_load(&set_);
+}
+
+grpc::ServerGenericBidiReactor* MockService::CreateReactor(
+    grpc::GenericCallbackServerContext* context) {
+  auto it = methods_.find(context->method());
+  const google::protobuf::MethodDescriptor* method = it == methods_.end() ? nullptr : it->second;
+  return new MockCall(context, current(), method, observer_);
+}
+
+}  // namespace understudy

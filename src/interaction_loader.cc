@@ -1,0 +1,433 @@
+#include "src/interaction_loader.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "src/value.h"
+
+namespace understudy {
+namespace {
+
+namespace pb = google::protobuf;
+using json = nlohmann::json;
+
+struct TooDeep {};
+
+class Loader {
+ public:
+  Loader(const Schema& schema, std::string file, Diagnostics* diagnostics)
+      : schema_(schema), file_(std::move(file)), diagnostics_(diagnostics),
+        before_(diagnostics->size()) {}
+
+  std::unique_ptr<Interaction> Compile(const json& spec, const std::string& pointer);
+
+ private:
+  bool ok() const { return diagnostics_->size() == before_; }
+  void Error(const std::string& pointer, const std::string& message) {
+    diagnostics_->Add(file_, pointer, message);
+  }
+  // Reports keys of `object` not in `allowed`, with a did-you-mean.
+  void CheckKeys(const json& object, const std::vector<std::string>& allowed,
+                 const std::string& pointer, const std::string& what);
+  bool ReadInt(const json& spec, const char* key, const std::string& pointer, int64_t min,
+               int64_t* out);
+  bool ReadString(const json& spec, const char* key, const std::string& pointer, std::string* out);
+  void CompileRequest(const json& request, const std::string& pointer, Interaction* out);
+  void CompileResponse(const json& response, const std::string& pointer, Interaction* out);
+  void CompileConversation(const json& steps, const std::string& pointer, Interaction* out);
+  std::optional<ServerMessage> CompileServerMessage(const json& spec, const char* body_key,
+                                                    const std::string& pointer,
+                                                    const Interaction& interaction);
+  ResponseContext Context(const Interaction& i) const {
+    return {&schema_, file_, diagnostics_, i.method->input_type()};
+  }
+
+  const Schema& schema_;
+  std::string file_;
+  Diagnostics* diagnostics_;
+  size_t before_;
+};
+
+void Loader::CheckKeys(const json& object, const std::vector<std::string>& allowed,
+                       const std::string& pointer, const std::string& what) {
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string hint = Schema::Closest(key, allowed);
+    Error(JoinPointer(pointer, key),
+          absl::StrCat("unknown field \"", key, "\" in ", what,
+                       hint.empty() ? absl::StrCat(" (expected one of: ", absl::StrJoin(allowed, ", "), ")")
+                                    : absl::StrCat(" (did you mean \"", hint, "\"?)")));
+  }
+}
+
+bool Loader::ReadInt(const json& spec, const char* key, const std::string& pointer, int64_t min,
+                     int64_t* out) {
+  if (!spec.contains(key)) return false;
+  const json& v = spec[key];
+  if (!v.is_number_integer() || v.get<int64_t>() < min) {
+    Error(JoinPointer(pointer, key),
+          absl::StrCat("expected an integer", min == INT64_MIN ? "" : absl::StrCat(" >= ", min),
+                       ", got ", v.dump()));
+    return false;
+  }
+  *out = v.get<int64_t>();
+  return true;
+}
+
+bool Loader::ReadString(const json& spec, const char* key, const std::string& pointer,
+                        std::string* out) {
+  if (!spec.contains(key)) return false;
+  const json& v = spec[key];
+  if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
+    Error(JoinPointer(pointer, key), absl::StrCat("expected a non-empty string, got ", v.dump()));
+    return false;
+  }
+  *out = v.get<std::string>();
+  return true;
+}
+
+std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string& pointer) {
+  if (!spec.is_object()) {
+    Error(pointer, absl::StrCat("expected an interaction object, got ", spec.type_name()));
+    return nullptr;
+  }
+  auto out = std::make_unique<Interaction>();
+  out->file = file_;
+  out->pointer = pointer;
+  out->source = spec;
+  CheckKeys(spec,
+            {"name", "description", "method", "request", "response", "conversation", "priority",
+             "times", "scenario", "whenState", "setState", "given"},
+            pointer, "an interaction");
+  if (!ReadString(spec, "name", pointer, &out->name) && !spec.contains("name")) {
+    Error(JoinPointer(pointer, "name"), "missing: every interaction needs a \"name\"");
+  }
+  std::string method;
+  if (!ReadString(spec, "method", pointer, &method)) {
+    if (!spec.contains("method")) {
+      Error(JoinPointer(pointer, "method"),
+            "missing: every interaction needs a \"method\" like \"package.Service/Method\"");
+    }
+    return nullptr;
+  }
+  std::string at = JoinPointer(pointer, "method");
+  size_t slash = method.find('/', method[0] == '/' ? 1 : 0);
+  if (slash == std::string::npos) {
+    Error(at, absl::StrCat("\"", method, "\" is not \"package.Service/Method\""));
+    return nullptr;
+  }
+  std::string service_name = method.substr(method[0] == '/' ? 1 : 0, slash - (method[0] == '/'));
+  const pb::ServiceDescriptor* service = schema_.FindService(service_name);
+  if (service == nullptr) {
+    std::vector<std::string> names;
+    for (const auto* s : schema_.services()) names.push_back(s->full_name());
+    std::string hint = Schema::Closest(service_name, names);
+    Error(at, absl::StrCat("no service ", service_name, " in the schema",
+                           hint.empty() ? absl::StrCat(" (services: ", absl::StrJoin(names, ", "), ")")
+                                        : absl::StrCat(" (did you mean \"", hint, "\"?)")));
+    return nullptr;
+  }
+  std::string method_name = method.substr(slash + 1);
+  out->method = service->FindMethodByName(method_name);
+  if (out->method == nullptr) {
+    std::vector<std::string> names;
+    for (int i = 0; i < service->method_count(); ++i) names.push_back(service->method(i)->name());
+    std::string hint = Schema::Closest(method_name, names);
+    Error(at, absl::StrCat("no method \"", method_name, "\" in service ", service->full_name(),
+                           hint.empty() ? "" : absl::StrCat(" (did you mean \"", hint, "\"?)")));
+    return nullptr;
+  }
+  out->kind = KindOf(out->method);
+
+  ReadInt(spec, "priority", pointer, INT64_MIN, &out->priority);
+  ReadInt(spec, "times", pointer, 1, &out->times);
+  ReadString(spec, "scenario", pointer, &out->scenario);
+  ReadString(spec, "whenState", pointer, &out->when_state);
+  ReadString(spec, "setState", pointer, &out->set_state);
+  if (out->scenario.empty() && (spec.contains("whenState") || spec.contains("setState"))) {
+    Error(JoinPointer(pointer, spec.contains("whenState") ? "whenState" : "setState"),
+          "needs a \"scenario\" to belong to");
+  }
+  if (spec.contains("description") && !spec["description"].is_string()) {
+    Error(JoinPointer(pointer, "description"), "expected a string");
+  }
+  if (spec.contains("given")) {
+    const json& given = spec["given"];
+    bool valid = given.is_array();
+    for (const auto& g : given) valid = valid && g.is_string();
+    if (valid) {
+      for (const auto& g : given) out->given.push_back(g.get<std::string>());
+    } else {
+      Error(JoinPointer(pointer, "given"), "expected an array of provider state names");
+    }
+  }
+
+  static const json kEmpty = json::object();
+  const json& request = spec.contains("request") ? spec["request"] : kEmpty;
+  const json& response = spec.contains("response") ? spec["response"] : kEmpty;
+  CompileRequest(request, JoinPointer(pointer, "request"), out.get());
+  CompileResponse(response, JoinPointer(pointer, "response"), out.get());
+  if (spec.contains("conversation")) {
+    if (out->kind != RpcKind::kBidiStreaming) {
+      Error(JoinPointer(pointer, "conversation"),
+            absl::StrCat(MethodName(out->method), " is ", RpcKindName(out->kind),
+                         "; \"conversation\" is for bidirectional streaming methods"));
+    } else {
+      CompileConversation(spec["conversation"], JoinPointer(pointer, "conversation"), out.get());
+    }
+  }
+  if (!ok()) return nullptr;
+
+  out->specificity = out->body ? out->body->Specificity() : 0;
+  for (const auto& m : out->metadata) out->specificity += m.matcher->Specificity();
+  for (const auto& m : out->stream) out->specificity += m->Specificity();
+  for (const auto& step : out->conversation) {
+    if (step.client) out->specificity += step.client->Specificity();
+  }
+  return out;
+}
+
+void Loader::CompileRequest(const json& request, const std::string& pointer, Interaction* out) {
+  if (!request.is_object()) {
+    Error(pointer, "expected an object with \"metadata\", \"body\" or \"stream\"");
+    return;
+  }
+  CheckKeys(request, {"metadata", "body", "stream"}, pointer, "a request");
+  MatcherCompiler compiler(&schema_, file_, diagnostics_);
+  const pb::Descriptor* type = out->method->input_type();
+  const bool client_streams = out->method->client_streaming();
+  const std::string name = MethodName(out->method);
+  if (request.contains("metadata")) {
+    const json& metadata = request["metadata"];
+    std::string at = JoinPointer(pointer, "metadata");
+    if (!metadata.is_object()) {
+      Error(at, "expected an object of header name to value or matcher");
+    } else {
+      for (const auto& [key, value] : metadata.items()) {
+        std::string key_at = JoinPointer(at, key);
+        std::string lower = absl::AsciiStrToLower(key);
+        if (lower != key) {
+          Error(key_at, absl::StrCat("header names are lower case: \"", lower, "\""));
+          continue;
+        }
+        auto m = compiler.Compile(value, Target::Text(), key_at);
+        if (m != nullptr) out->metadata.push_back({key, std::move(m)});
+      }
+    }
+  }
+  if (request.contains("body")) {
+    std::string at = JoinPointer(pointer, "body");
+    if (client_streams) {
+      Error(at, absl::StrCat(name, " is ", RpcKindName(out->kind), ": ",
+                             out->kind == RpcKind::kBidiStreaming
+                                 ? "use \"conversation\" for its messages"
+                                 : "use \"stream\", one entry per client message"));
+    } else {
+      out->body = compiler.Compile(request["body"], Target::Message(type), at);
+    }
+  }
+  if (request.contains("stream")) {
+    std::string at = JoinPointer(pointer, "stream");
+    const json& stream = request["stream"];
+    if (!client_streams || out->kind == RpcKind::kBidiStreaming) {
+      Error(at, absl::StrCat(name, " is ", RpcKindName(out->kind), ": ",
+                             client_streams ? "use \"conversation\" for its messages"
+                                            : "its request is one message: use \"body\""));
+    } else if (!stream.is_array()) {
+      Error(at, "expected an array, one entry per client message");
+    } else {
+      out->has_stream = true;
+      for (size_t i = 0; i < stream.size(); ++i) {
+        out->stream.push_back(compiler.Compile(stream[i], Target::Message(type), JoinPointer(at, i)));
+      }
+    }
+  }
+}
+
+std::optional<ServerMessage> Loader::CompileServerMessage(const json& spec, const char* body_key,
+                                                          const std::string& pointer,
+                                                          const Interaction& interaction) {
+  if (!spec.is_object()) {
+    Error(pointer, absl::StrCat("expected an object {\"", body_key, "\": ..., \"delayMs\": N}"));
+    return std::nullopt;
+  }
+  CheckKeys(spec, {body_key, "delayMs"}, pointer, "a message");
+  ServerMessage out;
+  ReadInt(spec, "delayMs", pointer, 0, &out.delay_ms);
+  if (!spec.contains(body_key)) {
+    Error(JoinPointer(pointer, body_key), "missing: the message to send");
+    return std::nullopt;
+  }
+  std::string at = JoinPointer(pointer, body_key);
+  MatcherCompiler compiler(&schema_, file_, diagnostics_);
+  json example = compiler.ExampleOf(spec[body_key], at);
+  auto message =
+      ResponseMessage::Compile(example, interaction.method->output_type(), Context(interaction), at);
+  if (!message) return std::nullopt;
+  out.message = std::move(*message);
+  return out;
+}
+
+void Loader::CompileResponse(const json& response, const std::string& pointer, Interaction* out) {
+  if (!response.is_object()) {
+    Error(pointer, "expected an object with \"body\", \"stream\", \"status\", \"headers\", ...");
+    return;
+  }
+  CheckKeys(response, {"headers", "trailers", "body", "stream", "status", "delayMs"}, pointer,
+            "a response");
+  ResponseContext context = Context(*out);
+  const pb::Descriptor* type = out->method->output_type();
+  const bool server_streams = out->method->server_streaming();
+  const std::string name = MethodName(out->method);
+  if (response.contains("headers")) {
+    out->headers = CompileMetadata(response["headers"], context, JoinPointer(pointer, "headers"));
+  }
+  if (response.contains("trailers")) {
+    out->trailers = CompileMetadata(response["trailers"], context, JoinPointer(pointer, "trailers"));
+  }
+  if (auto status = CompileStatus(response.contains("status") ? response["status"] : json(),
+                                  context, JoinPointer(pointer, "status"))) {
+    out->status = std::move(*status);
+  }
+  ReadInt(response, "delayMs", pointer, 0, &out->delay_ms);
+  MatcherCompiler compiler(&schema_, file_, diagnostics_);
+  if (response.contains("body")) {
+    std::string at = JoinPointer(pointer, "body");
+    if (server_streams) {
+      Error(at, absl::StrCat(name, " is ", RpcKindName(out->kind), ": ",
+                             out->kind == RpcKind::kBidiStreaming
+                                 ? "use \"conversation\" for its messages"
+                                 : "use \"stream\": [{\"body\": ...}, ...]"));
+    } else if (out->status.code != 0) {
+      Error(at, "a non-OK status sends no body: remove one of them");
+    } else {
+      json example = compiler.ExampleOf(response["body"], at);
+      if (auto m = ResponseMessage::Compile(example, type, context, at)) {
+        out->messages.push_back({std::move(*m), 0});
+      }
+    }
+  } else if (!server_streams && out->status.code == 0) {
+    // An OK unary answer with no body sends the empty message.
+    ResponseContext plain = context;
+    if (auto m = ResponseMessage::Compile(json::object(), type, plain, pointer)) {
+      out->messages.push_back({std::move(*m), 0});
+    }
+  }
+  if (response.contains("stream")) {
+    std::string at = JoinPointer(pointer, "stream");
+    const json& stream = response["stream"];
+    if (!server_streams || out->kind == RpcKind::kBidiStreaming) {
+      Error(at, absl::StrCat(name, " is ", RpcKindName(out->kind), ": ",
+                             server_streams ? "use \"conversation\" for its messages"
+                                            : "its response is one message: use \"body\""));
+    } else if (!stream.is_array()) {
+      Error(at, "expected an array of {\"body\": ..., \"delayMs\": N}");
+    } else {
+      for (size_t i = 0; i < stream.size(); ++i) {
+        auto m = CompileServerMessage(stream[i], "body", JoinPointer(at, i), *out);
+        if (m) out->messages.push_back(std::move(*m));
+      }
+    }
+  }
+}
+
+void Loader::CompileConversation(const json& steps, const std::string& pointer, Interaction* out) {
+  if (!steps.is_array()) {
+    Error(pointer, "expected an array of {\"client\": ...} and {\"server\": ...} steps");
+    return;
+  }
+  MatcherCompiler compiler(&schema_, file_, diagnostics_);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const json& step = steps[i];
+    std::string at = JoinPointer(pointer, i);
+    ConversationStep compiled;
+    compiled.pointer = at;
+    if (step.is_object() && step.contains("client") && !step.contains("server")) {
+      CheckKeys(step, {"client"}, at, "a client step");
+      compiled.client = compiler.Compile(step["client"], Target::Message(out->method->input_type()),
+                                         JoinPointer(at, "client"));
+    } else if (step.is_object() && step.contains("server") && !step.contains("client")) {
+      compiled.server = CompileServerMessage(step, "server", at, *out);
+    } else {
+      Error(at, "expected a step {\"client\": BODY} or {\"server\": BODY, \"delayMs\": N}");
+      continue;
+    }
+    out->conversation.push_back(std::move(compiled));
+  }
+}
+
+}  // namespace
+
+json ParseJsonText(const std::string& text, const std::string& file, Diagnostics* diagnostics) {
+  if (text.size() > kMaxFileBytes) {
+    diagnostics->Add(file, "", absl::StrCat("file is ", text.size(), " bytes; the limit is ",
+                                            kMaxFileBytes));
+    return json(json::value_t::discarded);
+  }
+  try {
+    json::parser_callback_t limit = [](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxJsonDepth) throw TooDeep{};
+      return true;
+    };
+    return json::parse(text, limit);
+  } catch (const TooDeep&) {
+    diagnostics->Add(file, "", absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    diagnostics->Add(file, "", absl::StrCat("invalid JSON: ",
+                                            bracket == std::string::npos ? what
+                                                                         : what.substr(bracket + 2)));
+  }
+  return json(json::value_t::discarded);
+}
+
+std::vector<std::unique_ptr<Interaction>> CompileFile(const json& file_json, const std::string& file,
+                                                      const Schema& schema,
+                                                      Diagnostics* diagnostics) {
+  std::vector<std::unique_ptr<Interaction>> out;
+  if (!file_json.is_object() || !file_json.contains("interactions")) {
+    diagnostics->Add(file, "", "expected an object {\"interactions\": [...]}");
+    return out;
+  }
+  for (const auto& [key, value] : file_json.items()) {
+    if (key != "interactions") {
+      std::string hint = Schema::Closest(key, {"interactions"});
+      diagnostics->Add(file, JoinPointer("", key),
+                       absl::StrCat("unknown field \"", key, "\"",
+                                    hint.empty() ? "" : " (did you mean \"interactions\"?)"));
+    }
+  }
+  const json& list = file_json["interactions"];
+  if (!list.is_array()) {
+    diagnostics->Add(file, "/interactions", "expected an array of interactions");
+    return out;
+  }
+  std::map<std::string, size_t> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string pointer = JoinPointer("/interactions", i);
+    auto interaction = CompileInteraction(list[i], file, pointer, schema, diagnostics);
+    if (interaction == nullptr) continue;
+    auto [it, inserted] = names.emplace(interaction->name, i);
+    if (!inserted) {
+      diagnostics->Add(file, JoinPointer(pointer, "name"),
+                       absl::StrCat("duplicate name \"", interaction->name,
+                                    "\": /interactions/", it->second, " has it already"));
+      continue;
+    }
+    out.push_back(std::move(interaction));
+  }
+  return out;
+}
+
+std::unique_ptr<Interaction> CompileInteraction(const json& spec, const std::string& file,
+                                                const std::string& pointer, const Schema& schema,
+                                                Diagnostics* diagnostics) {
+  return Loader(schema, file, diagnostics).Compile(spec, pointer);
+}
+
+}  // namespace understudy

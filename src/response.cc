@@ -1,0 +1,418 @@
+#include "src/response.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "src/matcher.h"
+#include "src/schema.h"
+#include "src/value.h"
+
+namespace understudy {
+
+namespace pb = google::protobuf;
+using FD = pb::FieldDescriptor;
+using json = nlohmann::json;
+
+namespace {
+
+const char* const kCodeNames[] = {
+    "OK",           "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+    "UNIMPLEMENTED", "INTERNAL",      "UNAVAILABLE",       "DATA_LOSS",
+    "UNAUTHENTICATED"};
+
+// A neutral value of the field's type that stands in for a template until a call fills it.
+json Placeholder(const FD* field) {
+  switch (field->cpp_type()) {
+    case FD::CPPTYPE_STRING: return "";
+    case FD::CPPTYPE_BOOL: return false;
+    case FD::CPPTYPE_ENUM: return 0;
+    case FD::CPPTYPE_MESSAGE: {
+      const std::string& n = field->message_type()->full_name();
+      if (n == "google.protobuf.Timestamp") return "1970-01-01T00:00:00Z";
+      if (n == "google.protobuf.Duration") return "0s";
+      if (IsWrapperType(field->message_type())) {
+        return Placeholder(field->message_type()->FindFieldByNumber(1));
+      }
+      return nullptr;
+    }
+    default: return 0;
+  }
+}
+
+bool Templatable(const FD* field) {
+  if (field->cpp_type() != FD::CPPTYPE_MESSAGE) return true;
+  return !Placeholder(field).is_null();
+}
+
+// Appends a length-delimited field to a serialized message.
+void AppendBytesField(int number, const std::string& value, std::string* out) {
+  auto varint = [out](uint64_t v) {
+    while (v >= 0x80) {
+      out->push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out->push_back(static_cast<char>(v));
+  };
+  varint((static_cast<uint64_t>(number) << 3) | 2);
+  varint(value.size());
+  out->append(value);
+}
+
+}  // namespace
+
+int StatusCodeFromName(const std::string& name) {
+  for (int i = 0; i < 17; ++i) {
+    if (name == kCodeNames[i]) return i;
+  }
+  int n;
+  if (absl::SimpleAtoi(name, &n) && n >= 0 && n <= 16) return n;
+  return -1;
+}
+
+const char* StatusCodeName(int code) { return code >= 0 && code <= 16 ? kCodeNames[code] : "?"; }
+
+bool ResponseMessage::Walk(json* value, const pb::Descriptor* type, std::vector<Step>* path,
+                           std::vector<Slot>* slots, const ResponseContext& context,
+                           const std::string& pointer) {
+  if (!value->is_object() || HasScalarJsonForm(type) ||
+      type->full_name() == "google.protobuf.Any") {
+    return true;  // the JSON parser reports shape errors; templates inside these are not allowed
+  }
+  bool ok = true;
+  for (auto& [key, child] : value->items()) {
+    const FD* field = FindJsonField(type, key);
+    if (field == nullptr) continue;  // reported by the parser with its own message
+    std::string at = JoinPointer(pointer, key);
+    auto visit = [&](json* leaf, Step step, const std::string& leaf_at,
+                     const FD* leaf_field) -> void {
+      path->push_back(step);
+      if (leaf->is_string() && Template::Contains(leaf->get_ref<const std::string&>())) {
+        std::string error;
+        if (!Templatable(leaf_field)) {
+          context.diagnostics->Add(context.file, leaf_at,
+                                   absl::StrCat("templates cannot fill ", leaf_field->full_name(),
+                                                " (", leaf_field->type_name(), ")"));
+          ok = false;
+        } else if (auto t = Template::Compile(leaf->get<std::string>(), context.request_type,
+                                              &error)) {
+          slots->push_back({*path, std::move(*t), leaf_at});
+          *leaf = Placeholder(leaf_field);
+        } else {
+          context.diagnostics->Add(context.file, leaf_at, error);
+          ok = false;
+        }
+      } else if (leaf_field->cpp_type() == FD::CPPTYPE_MESSAGE) {
+        ok = Walk(leaf, leaf_field->message_type(), path, slots, context, leaf_at) && ok;
+      }
+      path->pop_back();
+    };
+    if (field->is_map()) {
+      if (!child.is_object()) continue;
+      const FD* value_field = field->message_type()->map_value();
+      for (auto& [map_key, map_value] : child.items()) {
+        Step step{field, -1, map_key, true};
+        visit(&map_value, step, JoinPointer(at, map_key), value_field);
+      }
+    } else if (field->is_repeated()) {
+      if (!child.is_array()) continue;
+      for (size_t i = 0; i < child.size(); ++i) {
+        visit(&child[i], Step{field, static_cast<int>(i)}, JoinPointer(at, i), field);
+      }
+    } else {
+      visit(&child, Step{field}, at, field);
+    }
+  }
+  return ok;
+}
+
+std::optional<ResponseMessage> ResponseMessage::Compile(const json& body, const pb::Descriptor* type,
+                                                        const ResponseContext& context,
+                                                        const std::string& pointer) {
+  ResponseMessage out;
+  json copy = body;
+  std::vector<Step> path;
+  if (!Walk(&copy, type, &path, &out.slots_, context, pointer)) return std::nullopt;
+  auto message = context.schema->NewMessage(type);
+  auto status = pb::util::JsonStringToMessage(copy.dump(), message.get());
+  if (!status.ok()) {
+    context.diagnostics->Add(context.file, pointer,
+                             absl::StrCat("not a valid ", type->full_name(), ": ",
+                                          std::string(status.message())));
+    return std::nullopt;
+  }
+  if (out.slots_.empty()) {
+    message->SerializeToString(&out.bytes_);
+  } else {
+    out.prototype_ = std::move(message);
+  }
+  return out;
+}
+
+absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const std::string& text) {
+  for (size_t i = 0; i < slot.path.size(); ++i) {
+    const Step& step = slot.path[i];
+    const pb::Reflection* r = message->GetReflection();
+    const bool last = i + 1 == slot.path.size();
+    const FD* f = step.field;
+    pb::Message* holder = message;
+    const FD* leaf = f;
+    int index = step.index;
+    if (step.is_map_key) {
+      holder = nullptr;
+      const FD* key_field = f->message_type()->map_key();
+      for (int e = 0; e < r->FieldSize(*message, f) && holder == nullptr; ++e) {
+        pb::Message* entry = r->MutableRepeatedMessage(message, f, e);
+        if (TextOf(Node::OfField(entry, key_field)) == step.map_key) holder = entry;
+      }
+      if (holder == nullptr) return absl::InternalError("map entry vanished");
+      leaf = f->message_type()->map_value();
+      index = -1;
+    }
+    if (!last) {
+      const pb::Reflection* hr = holder->GetReflection();
+      message = index >= 0 ? hr->MutableRepeatedMessage(holder, leaf, index)
+                           : hr->MutableMessage(holder, leaf);
+      continue;
+    }
+    const pb::Reflection* hr = holder->GetReflection();
+    auto bad = [&](const char* what) {
+      return absl::InvalidArgumentError(absl::StrCat("template at ", slot.pointer, " rendered ",
+                                                     json(text).dump(), ", not ", what));
+    };
+    const bool rep = index >= 0;
+    switch (leaf->cpp_type()) {
+      case FD::CPPTYPE_STRING:
+        rep ? hr->SetRepeatedString(holder, leaf, index, text) : hr->SetString(holder, leaf, text);
+        break;
+      case FD::CPPTYPE_BOOL: {
+        bool v;
+        if (!absl::SimpleAtob(text, &v)) return bad("a boolean");
+        rep ? hr->SetRepeatedBool(holder, leaf, index, v) : hr->SetBool(holder, leaf, v);
+        break;
+      }
+      case FD::CPPTYPE_ENUM: {
+        const pb::EnumValueDescriptor* v = leaf->enum_type()->FindValueByName(text);
+        int n;
+        if (v != nullptr) {
+          n = v->number();
+        } else if (!absl::SimpleAtoi(text, &n)) {
+          return bad(leaf->enum_type()->full_name().c_str());
+        }
+        rep ? hr->SetRepeatedEnumValue(holder, leaf, index, n) : hr->SetEnumValue(holder, leaf, n);
+        break;
+      }
+      case FD::CPPTYPE_INT32:
+      case FD::CPPTYPE_INT64: {
+        int64_t v;
+        if (!absl::SimpleAtoi(text, &v)) return bad("an integer");
+        if (leaf->cpp_type() == FD::CPPTYPE_INT32) {
+          rep ? hr->SetRepeatedInt32(holder, leaf, index, v) : hr->SetInt32(holder, leaf, v);
+        } else {
+          rep ? hr->SetRepeatedInt64(holder, leaf, index, v) : hr->SetInt64(holder, leaf, v);
+        }
+        break;
+      }
+      case FD::CPPTYPE_UINT32:
+      case FD::CPPTYPE_UINT64: {
+        uint64_t v;
+        if (!absl::SimpleAtoi(text, &v)) return bad("an unsigned integer");
+        if (leaf->cpp_type() == FD::CPPTYPE_UINT32) {
+          rep ? hr->SetRepeatedUInt32(holder, leaf, index, v) : hr->SetUInt32(holder, leaf, v);
+        } else {
+          rep ? hr->SetRepeatedUInt64(holder, leaf, index, v) : hr->SetUInt64(holder, leaf, v);
+        }
+        break;
+      }
+      case FD::CPPTYPE_FLOAT:
+      case FD::CPPTYPE_DOUBLE: {
+        double v;
+        if (!absl::SimpleAtod(text, &v)) return bad("a number");
+        if (leaf->cpp_type() == FD::CPPTYPE_FLOAT) {
+          rep ? hr->SetRepeatedFloat(holder, leaf, index, v) : hr->SetFloat(holder, leaf, v);
+        } else {
+          rep ? hr->SetRepeatedDouble(holder, leaf, index, v) : hr->SetDouble(holder, leaf, v);
+        }
+        break;
+      }
+      case FD::CPPTYPE_MESSAGE: {
+        pb::Message* sub = rep ? hr->MutableRepeatedMessage(holder, leaf, index)
+                               : hr->MutableMessage(holder, leaf);
+        const std::string& n = leaf->message_type()->full_name();
+        const pb::Descriptor* t = leaf->message_type();
+        if (IsWrapperType(t)) {
+          Slot inner{{Step{t->FindFieldByNumber(1)}}, slot.value, slot.pointer};
+          return Fill(sub, inner, text);
+        }
+        int64_t seconds;
+        int32_t nanos;
+        if (n == "google.protobuf.Timestamp") {
+          pb::Timestamp ts;
+          if (!pb::util::TimeUtil::FromString(text, &ts)) return bad("an RFC 3339 timestamp");
+          seconds = ts.seconds();
+          nanos = ts.nanos();
+        } else {
+          pb::Duration d;
+          if (!pb::util::TimeUtil::FromString(text, &d)) return bad("a duration like \"1.5s\"");
+          seconds = d.seconds();
+          nanos = d.nanos();
+        }
+        sub->GetReflection()->SetInt64(sub, t->FindFieldByNumber(1), seconds);
+        sub->GetReflection()->SetInt32(sub, t->FindFieldByNumber(2), nanos);
+        break;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ResponseMessage::Render(const Request& request) const {
+  if (slots_.empty()) return bytes_;
+  std::unique_ptr<pb::Message> message(prototype_->New());
+  message->CopyFrom(*prototype_);
+  for (const Slot& slot : slots_) {
+    absl::Status status = Fill(message.get(), slot, slot.value.Render(request));
+    if (!status.ok()) return status;
+  }
+  std::string out;
+  message->SerializeToString(&out);
+  return out;
+}
+
+std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseContext& context,
+                                           const std::string& pointer) {
+  std::vector<MetadataEntry> out;
+  if (spec.is_null()) return out;
+  if (!spec.is_object()) {
+    context.diagnostics->Add(context.file, pointer, "expected an object of header name to value");
+    return out;
+  }
+  for (const auto& [key, value] : spec.items()) {
+    std::string at = JoinPointer(pointer, key);
+    bool legal = !key.empty() && key[0] != ':' && key.rfind("grpc-", 0) != 0;
+    for (char c : key) {
+      legal = legal && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' ||
+                        c == '_' || c == '.');
+    }
+    if (!legal) {
+      context.diagnostics->Add(context.file, at,
+                               absl::StrCat("\"", key, "\" is not a header name a server may ",
+                                            "send (lower case letters, digits, - _ .; no grpc- ",
+                                            "prefix)"));
+      continue;
+    }
+    if (!value.is_string()) {
+      context.diagnostics->Add(context.file, at, "expected a string value");
+      continue;
+    }
+    std::string text = value.get<std::string>();
+    if (key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0) {
+      std::string raw;
+      if (!absl::Base64Unescape(text, &raw)) {
+        context.diagnostics->Add(context.file, at, "a -bin header takes base64");
+        continue;
+      }
+      text = raw;
+    }
+    std::string error;
+    auto t = Template::Compile(text, context.request_type, &error);
+    if (!t) {
+      context.diagnostics->Add(context.file, at, error);
+      continue;
+    }
+    out.push_back({key, std::move(*t)});
+  }
+  return out;
+}
+
+std::string ResponseStatus::DetailsBin(const std::string& message) const {
+  if (details_prefix.empty()) return "";
+  std::string out = details_prefix;
+  if (!message.empty()) AppendBytesField(2, message, &out);
+  return out;
+}
+
+std::optional<ResponseStatus> CompileStatus(const json& spec, const ResponseContext& context,
+                                            const std::string& pointer) {
+  ResponseStatus out;
+  std::string error;
+  out.message = *Template::Compile("", nullptr, &error);
+  if (spec.is_null()) return out;
+  bool ok = true;
+  auto fail = [&](const std::string& at, const std::string& message) {
+    context.diagnostics->Add(context.file, at, message);
+    ok = false;
+  };
+  if (!spec.is_object()) {
+    fail(pointer, "expected an object {\"code\": ..., \"message\": ..., \"details\": [...]}");
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : spec.items()) {
+    if (key != "code" && key != "message" && key != "details") {
+      std::string hint = Schema::Closest(key, {"code", "message", "details"});
+      fail(JoinPointer(pointer, key),
+           absl::StrCat("unknown field \"", key, "\" in a status",
+                        hint.empty() ? "" : absl::StrCat(" (did you mean \"", hint, "\"?)")));
+    }
+  }
+  if (spec.contains("code")) {
+    const json& code = spec["code"];
+    out.code = code.is_string()  ? StatusCodeFromName(code.get<std::string>())
+               : code.is_number_integer() ? (code.get<int64_t>() >= 0 && code.get<int64_t>() <= 16
+                                                 ? static_cast<int>(code.get<int64_t>())
+                                                 : -1)
+                                          : -1;
+    if (out.code < 0) {
+      std::vector<std::string> names(std::begin(kCodeNames), std::end(kCodeNames));
+      std::string hint =
+          code.is_string() ? Schema::Closest(code.get<std::string>(), names) : std::string();
+      fail(JoinPointer(pointer, "code"),
+           absl::StrCat("unknown status code ", code.dump(), ": expected a name like ",
+                        "\"NOT_FOUND\" or a number 0-16",
+                        hint.empty() ? "" : absl::StrCat(" (did you mean \"", hint, "\"?)")));
+    }
+  }
+  if (spec.contains("message")) {
+    if (!spec["message"].is_string()) {
+      fail(JoinPointer(pointer, "message"), "expected a string");
+    } else if (auto t = Template::Compile(spec["message"].get<std::string>(),
+                                          context.request_type, &error)) {
+      out.message = std::move(*t);
+    } else {
+      fail(JoinPointer(pointer, "message"), error);
+    }
+  }
+  if (spec.contains("details")) {
+    const json& details = spec["details"];
+    std::string at = JoinPointer(pointer, "details");
+    const pb::Descriptor* status_type = context.schema->FindMessage("google.rpc.Status");
+    if (!details.is_array()) {
+      fail(at, "expected an array of google.protobuf.Any in JSON form");
+    } else if (status_type == nullptr) {
+      fail(at, "google.rpc.Status is not available");
+    } else if (!details.empty()) {
+      json status = {{"code", std::max(out.code, 0)}, {"details", details}};
+      auto message = context.schema->NewMessage(status_type);
+      auto parsed = pb::util::JsonStringToMessage(status.dump(), message.get());
+      if (!parsed.ok()) {
+        fail(at, absl::StrCat("not valid google.protobuf.Any values (each needs an \"@type\" ",
+                              "of a message in the schema or google.rpc): ",
+                              std::string(parsed.message())));
+      } else {
+        message->SerializeToString(&out.details_prefix);
+      }
+    }
+  }
+  if (out.code == 0 && !out.details_prefix.empty()) {
+    fail(JoinPointer(pointer, "details"), "details need a non-OK status code");
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace understudy

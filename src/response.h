@@ -1,0 +1,98 @@
+// Response pieces compiled ahead of any call: messages, metadata and status.
+//
+// A message with no template is serialized once at load and sent as those bytes. A message with
+// templates keeps a parsed prototype and the places (slots) the templates fill in; a call copies
+// the prototype, sets the slots through reflection and serializes. No JSON is touched per call.
+#ifndef UNDERSTUDY_SRC_RESPONSE_H_
+#define UNDERSTUDY_SRC_RESPONSE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "src/diagnostics.h"
+#include "src/request.h"
+#include "src/template.h"
+
+namespace understudy {
+
+class Schema;
+
+// Where compile errors go and what templates may quote.
+struct ResponseContext {
+  const Schema* schema;
+  std::string file;
+  Diagnostics* diagnostics;
+  const google::protobuf::Descriptor* request_type;  // for template paths
+};
+
+class ResponseMessage {
+ public:
+  // `body` is the message in the proto3 JSON mapping (matchers already replaced by examples).
+  static std::optional<ResponseMessage> Compile(const nlohmann::json& body,
+                                                const google::protobuf::Descriptor* type,
+                                                const ResponseContext& context,
+                                                const std::string& pointer);
+  bool HasTemplates() const { return !slots_.empty(); }
+  // The wire bytes; fixed bytes when there are no templates.
+  absl::StatusOr<std::string> Render(const Request& request) const;
+  const std::string& fixed_bytes() const { return bytes_; }
+
+ private:
+  struct Step {
+    const google::protobuf::FieldDescriptor* field;
+    int index = -1;
+    std::string map_key;
+    bool is_map_key = false;
+  };
+  struct Slot {
+    std::vector<Step> path;
+    Template value;
+    std::string pointer;
+  };
+  static bool Walk(nlohmann::json* value, const google::protobuf::Descriptor* type,
+                   std::vector<Step>* path, std::vector<Slot>* slots,
+                   const ResponseContext& context, const std::string& pointer);
+  static absl::Status Fill(google::protobuf::Message* message, const Slot& slot,
+                           const std::string& text);
+
+  std::string bytes_;
+  std::shared_ptr<const google::protobuf::Message> prototype_;
+  std::vector<Slot> slots_;
+};
+
+// Header or trailer entries; values may be templates. `-bin` values are decoded from base64.
+struct MetadataEntry {
+  std::string key;
+  Template value;
+};
+std::vector<MetadataEntry> CompileMetadata(const nlohmann::json& spec,
+                                           const ResponseContext& context,
+                                           const std::string& pointer);
+
+struct ResponseStatus {
+  int code = 0;  // grpc::StatusCode
+  Template message;
+  std::string details_prefix;  // a serialized google.rpc.Status without its message, or ""
+
+  // grpc-status-details-bin for `message`, or "" when there are no details.
+  std::string DetailsBin(const std::string& message) const;
+};
+std::optional<ResponseStatus> CompileStatus(const nlohmann::json& spec,
+                                            const ResponseContext& context,
+                                            const std::string& pointer);
+
+// "NOT_FOUND" or "5" → 5; -1 when unknown.
+int StatusCodeFromName(const std::string& name);
+const char* StatusCodeName(int code);
+
+}  // namespace understudy
+
+#endif  // UNDERSTUDY_SRC_RESPONSE_H_

@@ -1,0 +1,241 @@
+#include "src/value.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace understudy {
+namespace {
+
+namespace pb = google::protobuf;
+using FD = pb::FieldDescriptor;
+
+const std::string& WellKnownName(const pb::Descriptor* type) { return type->full_name(); }
+
+bool IsTimeLike(const pb::Descriptor* type) {
+  const std::string& n = WellKnownName(type);
+  return n == "google.protobuf.Timestamp" || n == "google.protobuf.Duration" ||
+         n == "google.protobuf.FieldMask";
+}
+
+}  // namespace
+
+bool IsWrapperType(const pb::Descriptor* type) {
+  if (type->file()->name() != "google/protobuf/wrappers.proto") return false;
+  return true;
+}
+
+bool HasScalarJsonForm(const pb::Descriptor* type) {
+  return IsWrapperType(type) || IsTimeLike(type) ||
+         type->full_name() == "google.protobuf.Value" ||
+         type->full_name() == "google.protobuf.ListValue" ||
+         type->full_name() == "google.protobuf.Struct";
+}
+
+bool Node::IsMessage() const {
+  if (text != nullptr) return false;
+  if (field == nullptr) return true;
+  return field->cpp_type() == FD::CPPTYPE_MESSAGE && !IsRepeated();
+}
+
+const pb::Message* Node::AsMessage() const {
+  if (field == nullptr) return msg;
+  if (field->cpp_type() != FD::CPPTYPE_MESSAGE) return nullptr;
+  const pb::Reflection* r = msg->GetReflection();
+  if (field->is_repeated()) return index < 0 ? nullptr : &r->GetRepeatedMessage(*msg, field, index);
+  if (!r->HasField(*msg, field)) return nullptr;
+  return &r->GetMessage(*msg, field);
+}
+
+int Node::Size() const {
+  if (!IsRepeated()) return 0;
+  return msg->GetReflection()->FieldSize(*msg, field);
+}
+
+Node Node::Element(int i) const { return Node::OfField(msg, field, i); }
+
+bool Node::IsUnset() const {
+  if (text != nullptr) return false;
+  if (field == nullptr) return msg == nullptr;
+  const pb::Reflection* r = msg->GetReflection();
+  if (field->is_repeated()) return index < 0 && r->FieldSize(*msg, field) == 0;
+  if (field->has_presence()) return !r->HasField(*msg, field);
+  return !r->HasField(*msg, field);  // proto3 scalars: HasField is false for the default
+}
+
+Node Unwrap(const Node& node) {
+  if (node.field == nullptr || node.IsRepeated() || node.field->cpp_type() != FD::CPPTYPE_MESSAGE ||
+      !IsWrapperType(node.field->message_type())) {
+    return node;
+  }
+  const pb::Message* inner = node.AsMessage();
+  if (inner == nullptr) return node;
+  return Node::OfField(inner, inner->GetDescriptor()->FindFieldByNumber(1));
+}
+
+JsonKind KindOfNode(const Node& raw) {
+  if (raw.IsText()) return JsonKind::kString;
+  Node node = Unwrap(raw);
+  if (node.field == nullptr) return JsonKind::kObject;
+  if (node.IsMap()) return JsonKind::kObject;
+  if (node.IsRepeated()) return JsonKind::kArray;
+  switch (node.field->cpp_type()) {
+    case FD::CPPTYPE_STRING:
+    case FD::CPPTYPE_ENUM:
+      return JsonKind::kString;
+    case FD::CPPTYPE_BOOL:
+      return JsonKind::kBool;
+    case FD::CPPTYPE_MESSAGE: {
+      const pb::Descriptor* type = node.field->message_type();
+      if (node.AsMessage() == nullptr) return JsonKind::kNull;
+      if (IsTimeLike(type)) return JsonKind::kString;
+      if (type->full_name() == "google.protobuf.ListValue") return JsonKind::kArray;
+      return JsonKind::kObject;
+    }
+    default:
+      return JsonKind::kNumber;
+  }
+}
+
+const char* JsonKindName(JsonKind kind) {
+  switch (kind) {
+    case JsonKind::kNull: return "null";
+    case JsonKind::kString: return "string";
+    case JsonKind::kNumber: return "number";
+    case JsonKind::kBool: return "boolean";
+    case JsonKind::kObject: return "object";
+    case JsonKind::kArray: return "array";
+  }
+  return "?";
+}
+
+bool IsIntegerNode(const Node& raw) {
+  Node node = Unwrap(raw);
+  if (node.field == nullptr || node.IsRepeated()) return false;
+  switch (node.field->cpp_type()) {
+    case FD::CPPTYPE_INT32:
+    case FD::CPPTYPE_INT64:
+    case FD::CPPTYPE_UINT32:
+    case FD::CPPTYPE_UINT64:
+      return true;
+    case FD::CPPTYPE_FLOAT:
+    case FD::CPPTYPE_DOUBLE: {
+      long double v;
+      return NumberOf(node, &v) && std::isfinite(v) && v == std::floor(v);
+    }
+    default:
+      return false;
+  }
+}
+
+std::string FormatDouble(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, value);
+    if (std::strtod(buf, nullptr) == value) break;
+  }
+  return buf;
+}
+
+std::string TextOf(const Node& raw) {
+  if (raw.IsText()) return *raw.text;
+  Node node = Unwrap(raw);
+  if (node.field == nullptr || node.IsRepeated()) return "";
+  const pb::Message& m = *node.msg;
+  const pb::Reflection* r = m.GetReflection();
+  const FD* f = node.field;
+  const int i = node.index;
+  const bool rep = i >= 0;
+  switch (f->cpp_type()) {
+    case FD::CPPTYPE_STRING: {
+      std::string s = rep ? r->GetRepeatedString(m, f, i) : r->GetString(m, f);
+      if (f->type() == FD::TYPE_BYTES) return absl::Base64Escape(s);
+      return s;
+    }
+    case FD::CPPTYPE_INT32: return absl::StrCat(rep ? r->GetRepeatedInt32(m, f, i) : r->GetInt32(m, f));
+    case FD::CPPTYPE_INT64: return absl::StrCat(rep ? r->GetRepeatedInt64(m, f, i) : r->GetInt64(m, f));
+    case FD::CPPTYPE_UINT32:
+      return absl::StrCat(rep ? r->GetRepeatedUInt32(m, f, i) : r->GetUInt32(m, f));
+    case FD::CPPTYPE_UINT64:
+      return absl::StrCat(rep ? r->GetRepeatedUInt64(m, f, i) : r->GetUInt64(m, f));
+    case FD::CPPTYPE_DOUBLE: return FormatDouble(rep ? r->GetRepeatedDouble(m, f, i) : r->GetDouble(m, f));
+    case FD::CPPTYPE_FLOAT: return FormatDouble(rep ? r->GetRepeatedFloat(m, f, i) : r->GetFloat(m, f));
+    case FD::CPPTYPE_BOOL: return (rep ? r->GetRepeatedBool(m, f, i) : r->GetBool(m, f)) ? "true" : "false";
+    case FD::CPPTYPE_ENUM: {
+      int number = rep ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);
+      const pb::EnumValueDescriptor* v = f->enum_type()->FindValueByNumber(number);
+      return v != nullptr ? v->name() : absl::StrCat(number);
+    }
+    case FD::CPPTYPE_MESSAGE: {
+      const pb::Message* sub = node.AsMessage();
+      const pb::Descriptor* type = f->message_type();
+      if (sub == nullptr) return "";
+      const std::string& n = type->full_name();
+      if (n == "google.protobuf.Timestamp" || n == "google.protobuf.Duration") {
+        const pb::Reflection* sr = sub->GetReflection();
+        int64_t seconds = sr->GetInt64(*sub, type->FindFieldByNumber(1));
+        int32_t nanos = sr->GetInt32(*sub, type->FindFieldByNumber(2));
+        if (n == "google.protobuf.Duration") {
+          pb::Duration d;
+          d.set_seconds(seconds);
+          d.set_nanos(nanos);
+          return pb::util::TimeUtil::ToString(d);
+        }
+        pb::Timestamp t;
+        t.set_seconds(seconds);
+        t.set_nanos(nanos);
+        return pb::util::TimeUtil::ToString(t);
+      }
+      if (n == "google.protobuf.FieldMask") {
+        std::string json;
+        if (!pb::util::MessageToJsonString(*sub, &json).ok() || json.size() < 2) return "";
+        return json.substr(1, json.size() - 2);
+      }
+      return "";
+    }
+  }
+  return "";
+}
+
+bool NumberOf(const Node& raw, long double* out) {
+  Node node = Unwrap(raw);
+  if (!node.IsText() && node.field != nullptr && !node.IsRepeated()) {
+    const pb::Message& m = *node.msg;
+    const pb::Reflection* r = m.GetReflection();
+    const FD* f = node.field;
+    const int i = node.index;
+    const bool rep = i >= 0;
+    switch (f->cpp_type()) {
+      case FD::CPPTYPE_INT32: *out = rep ? r->GetRepeatedInt32(m, f, i) : r->GetInt32(m, f); return true;
+      case FD::CPPTYPE_INT64: *out = rep ? r->GetRepeatedInt64(m, f, i) : r->GetInt64(m, f); return true;
+      case FD::CPPTYPE_UINT32: *out = rep ? r->GetRepeatedUInt32(m, f, i) : r->GetUInt32(m, f); return true;
+      case FD::CPPTYPE_UINT64: *out = rep ? r->GetRepeatedUInt64(m, f, i) : r->GetUInt64(m, f); return true;
+      case FD::CPPTYPE_DOUBLE: *out = rep ? r->GetRepeatedDouble(m, f, i) : r->GetDouble(m, f); return true;
+      case FD::CPPTYPE_FLOAT: *out = rep ? r->GetRepeatedFloat(m, f, i) : r->GetFloat(m, f); return true;
+      case FD::CPPTYPE_STRING: break;  // numeric text is accepted below
+      default: return false;
+    }
+  }
+  if (!node.IsText() && (node.field == nullptr || node.field->cpp_type() != FD::CPPTYPE_STRING)) {
+    return false;
+  }
+  std::string text = TextOf(node);
+  if (text.empty()) return false;
+  char* end = nullptr;
+  long double v = std::strtold(text.c_str(), &end);
+  if (end == nullptr || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace understudy
