@@ -259,8 +259,13 @@ void MockCall::FinishChosen() {
   }
   const ResponseStatus& status = chosen_->status;
   std::string message = status.message.Render(request);
-  std::string details = status.DetailsBin(message);
-  FinishWith(grpc::Status(static_cast<grpc::StatusCode>(status.code), message, details));
+  absl::StatusOr<std::string> details = status.DetailsBin(request, message);
+  if (!details.ok()) {
+    FinishWith(grpc::Status(grpc::StatusCode::INTERNAL,
+                            absl::StrCat(chosen_->Label(), ": ", details.status().message())));
+    return;
+  }
+  FinishWith(grpc::Status(static_cast<grpc::StatusCode>(status.code), message, *details));
 }
 
 void MockCall::FinishWith(const grpc::Status& status) {

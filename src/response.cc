@@ -330,10 +330,28 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
   return out;
 }
 
-std::string ResponseStatus::DetailsBin(const std::string& message) const {
-  if (details_prefix.empty()) return "";
-  std::string out = details_prefix;
+absl::StatusOr<std::string> ResponseStatus::DetailsBin(const Request& request,
+                                                      const std::string& message) const {
+  if (details.empty()) return std::string();
+  // google.rpc.Status{code = 1, message = 2, details = 3 (Any{type_url = 1, value = 2})}.
+  std::string out;
+  out.push_back(0x08);
+  for (uint64_t v = static_cast<uint32_t>(code); ; v >>= 7) {
+    if (v < 0x80) {
+      out.push_back(static_cast<char>(v));
+      break;
+    }
+    out.push_back(static_cast<char>(v | 0x80));
+  }
   if (!message.empty()) AppendBytesField(2, message, &out);
+  for (const auto& [type_url, detail] : details) {
+    absl::StatusOr<std::string> value = detail.Render(request);
+    if (!value.ok()) return value.status();
+    std::string any;
+    AppendBytesField(1, type_url, &any);
+    AppendBytesField(2, *value, &any);
+    AppendBytesField(3, any, &out);
+  }
   return out;
 }
 
@@ -390,25 +408,37 @@ std::optional<ResponseStatus> CompileStatus(const json& spec, const ResponseCont
   if (spec.contains("details")) {
     const json& details = spec["details"];
     std::string at = JoinPointer(pointer, "details");
-    const pb::Descriptor* status_type = context.schema->FindMessage("google.rpc.Status");
     if (!details.is_array()) {
       fail(at, "expected an array of google.protobuf.Any in JSON form");
-    } else if (status_type == nullptr) {
-      fail(at, "google.rpc.Status is not available");
-    } else if (!details.empty()) {
-      json status = {{"code", std::max(out.code, 0)}, {"details", details}};
-      auto message = context.schema->NewMessage(status_type);
-      auto parsed = pb::util::JsonStringToMessage(status.dump(), message.get());
-      if (!parsed.ok()) {
-        fail(at, absl::StrCat("not valid google.protobuf.Any values (each needs an \"@type\" ",
-                              "of a message in the schema or google.rpc): ",
-                              std::string(parsed.message())));
+      return std::nullopt;
+    }
+    for (size_t i = 0; i < details.size(); ++i) {
+      std::string detail_at = JoinPointer(at, i);
+      const json& any = details[i];
+      if (!any.is_object() || !any.contains("@type") || !any["@type"].is_string()) {
+        fail(detail_at, "expected an object with \"@type\": \"type.googleapis.com/NAME\"");
+        continue;
+      }
+      std::string type_url = any["@type"].get<std::string>();
+      std::string name = type_url.substr(type_url.rfind('/') + 1);
+      const pb::Descriptor* type = context.schema->FindMessage(name);
+      if (type == nullptr) {
+        fail(JoinPointer(detail_at, "@type"),
+             absl::StrCat("no message ", name, " in the schema or google.rpc"));
+        continue;
+      }
+      json body = any;
+      body.erase("@type");
+      // Well-known types with a JSON form of their own carry it under "value".
+      if (HasScalarJsonForm(type) && body.contains("value")) body = json(body["value"]);
+      if (auto message = ResponseMessage::Compile(body, type, context, detail_at)) {
+        out.details.emplace_back(type_url, std::move(*message));
       } else {
-        message->SerializeToString(&out.details_prefix);
+        ok = false;
       }
     }
   }
-  if (out.code == 0 && !out.details_prefix.empty()) {
+  if (out.code == 0 && !out.details.empty()) {
     fail(JoinPointer(pointer, "details"), "details need a non-OK status code");
   }
   if (!ok) return std::nullopt;

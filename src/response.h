@@ -80,10 +80,12 @@ std::vector<MetadataEntry> CompileMetadata(const nlohmann::json& spec,
 struct ResponseStatus {
   int code = 0;  // grpc::StatusCode
   Template message;
-  std::string details_prefix;  // a serialized google.rpc.Status without its message, or ""
+  // google.protobuf.Any details: type URL and the message, which may hold templates.
+  std::vector<std::pair<std::string, ResponseMessage>> details;
 
-  // grpc-status-details-bin for `message`, or "" when there are no details.
-  std::string DetailsBin(const std::string& message) const;
+  // grpc-status-details-bin (a serialized google.rpc.Status) for the rendered `message`, or ""
+  // when there are no details.
+  absl::StatusOr<std::string> DetailsBin(const Request& request, const std::string& message) const;
 };
 std::optional<ResponseStatus> CompileStatus(const nlohmann::json& spec,
                                             const ResponseContext& context,
