@@ -12,10 +12,12 @@ namespace understudy {
 namespace pb = google::protobuf;
 
 MockCall::MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<const InteractionSet> set,
-                   const pb::MethodDescriptor* method, CallObserver* observer)
+                   const pb::MethodDescriptor* method, const pb::Message* request_prototype,
+                   CallObserver* observer)
     : context_(context),
       set_(std::move(set)),
       method_(method),
+      request_prototype_(request_prototype),
       observer_(observer),
       kind_(method != nullptr ? KindOf(method) : RpcKind::kUnary) {
   const auto& client_metadata = context_->client_metadata();
@@ -54,7 +56,7 @@ Request MockCall::CurrentRequest() const {
 
 bool MockCall::Decode(const pb::Message** out) {
   const pb::Descriptor* type = method_->input_type();
-  std::unique_ptr<pb::Message> message(set_->schema().Prototype(type)->New());
+  std::unique_ptr<pb::Message> message(request_prototype_->New());
   grpc::ProtoBufferReader reader(&in_);
   bool ok = message->ParseFromZeroCopyStream(&reader) && reader.status().ok();
   in_.Clear();

@@ -42,9 +42,11 @@ class CallObserver {
 
 class MockCall final : public grpc::ServerGenericBidiReactor {
  public:
-  // `method` is null when the schema does not have the called method.
+  // `method` (and `request_prototype`, its input type's default instance) are null when the
+  // schema does not have the called method.
   MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<const InteractionSet> set,
-           const google::protobuf::MethodDescriptor* method, CallObserver* observer);
+           const google::protobuf::MethodDescriptor* method,
+           const google::protobuf::Message* request_prototype, CallObserver* observer);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -68,6 +70,7 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   grpc::GenericCallbackServerContext* const context_;
   const std::shared_ptr<const InteractionSet> set_;
   const google::protobuf::MethodDescriptor* const method_;
+  const google::protobuf::Message* const request_prototype_;
   CallObserver* const observer_;
   const RpcKind kind_;
 

@@ -9,7 +9,8 @@ MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver
   for (const auto* service : set_->schema().services()) {
     for (int i = 0; i < service->method_count(); ++i) {
       const auto* method = service->method(i);
-      methods_.emplace(absl::StrCat("/", service->full_name(), "/", method->name()), method);
+      methods_.emplace(absl::StrCat("/", service->full_name(), "/", method->name()),
+                       MethodEntry{method, set_->schema().Prototype(method->input_type())});
     }
   }
 }
@@ -25,8 +26,9 @@ std::shared_ptr<const InteractionSet> MockService::current() const {
 grpc::ServerGenericBidiReactor* MockService::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
   auto it = methods_.find(context->method());
-  const google::protobuf::MethodDescriptor* method = it == methods_.end() ? nullptr : it->second;
-  return new MockCall(context, current(), method, observer_);
+  if (it == methods_.end()) return new MockCall(context, current(), nullptr, nullptr, observer_);
+  return new MockCall(context, current(), it->second.method, it->second.request_prototype,
+                      observer_);
 }
 
 }  // namespace understudy

@@ -30,7 +30,11 @@ class MockService final : public grpc::CallbackGenericService {
 
  private:
   std::shared_ptr<const InteractionSet> set_;  // accessed with std::atomic_load/store
-  std::unordered_map<std::string, const google::protobuf::MethodDescriptor*> methods_;
+  struct MethodEntry {
+    const google::protobuf::MethodDescriptor* method;
+    const google::protobuf::Message* request_prototype;  // resolved once: no lock per call
+  };
+  std::unordered_map<std::string, MethodEntry> methods_;
   CallObserver* observer_;
 };
 
