@@ -131,7 +131,24 @@ absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::o
   bool ignored_ok;
   while (cq.Next(&ignored_tag, &ignored_ok)) {
   }
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  absl::Status result(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  if (!status.error_details().empty()) {
+    result.SetPayload(kStatusDetailsPayload, absl::Cord(status.error_details()));
+  }
+  return result;
+}
+
+std::string DetailsAsJson(const Schema& schema, const absl::Status& status) {
+  auto payload = status.GetPayload(kStatusDetailsPayload);
+  const pb::Descriptor* type = schema.FindMessage("google.rpc.Status");
+  if (!payload.has_value() || type == nullptr) return "";
+  auto message = schema.NewMessage(type);
+  if (!message->ParseFromString(std::string(*payload))) return "";
+  std::string text;
+  pb::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  if (!pb::util::MessageToJsonString(*message, &text, print).ok()) return "";
+  return text;
 }
 
 }  // namespace understudy

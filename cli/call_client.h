@@ -22,10 +22,17 @@ struct CallOptions {
   bool verbose = false;             // print response headers and trailers to `err`
 };
 
+// The payload under which CallMethod keeps grpc-status-details-bin.
+inline constexpr char kStatusDetailsPayload[] = "grpc-status-details-bin";
+
 // Calls the method and prints every response message to `out` as JSON. Returns the call's gRPC
-// status (as an absl::Status with the same code), or InvalidArgument for bad input.
+// status (as an absl::Status with the same code, details as a payload), or InvalidArgument for
+// bad input.
 absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::ostream& out,
                         std::ostream& err);
+
+// A status's details (a google.rpc.Status) as indented JSON; "" when it has none.
+std::string DetailsAsJson(const Schema& schema, const absl::Status& status);
 
 }  // namespace understudy
 

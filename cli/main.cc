@@ -112,6 +112,8 @@ int RunCall(const SchemaOptions& schema_options, understudy::CallOptions options
   int code = static_cast<int>(status.code());
   std::cerr << "ERROR:\n  Code: " << understudy::StatusCodeName(code) << "\n  Message: "
             << status.message() << "\n";
+  std::string details = understudy::DetailsAsJson(**schema, status);
+  if (!details.empty()) std::cerr << "  Details:\n" << details;
   return kExitFailed;
 }
 
