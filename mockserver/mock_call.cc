@@ -202,6 +202,15 @@ void MockCall::WriteMessage(const ServerMessage& message) {
   }
   grpc::Slice slice(*bytes);
   out_ = grpc::ByteBuffer(&slice, 1);
+  const bool last = kind_ == RpcKind::kBidiStreaming
+                        ? step_ + 1 == chosen_->conversation.size()
+                        : next_message_ + 1 == chosen_->messages.size();
+  if (last) {
+    // The last message goes out with the status in one batch: one round of the completion
+    // queue fewer per call, which is most of a unary call's cost.
+    FinishWith(ChosenStatus(), &out_);
+    return;
+  }
   StartWrite(&out_);
 }
 
@@ -254,7 +263,7 @@ void MockCall::OnCancel() {
   for (grpc::Alarm* alarm : pending) alarm->Cancel();
 }
 
-void MockCall::FinishChosen() {
+grpc::Status MockCall::ChosenStatus() {
   Request request = CurrentRequest();
   for (const auto& trailer : chosen_->trailers) {
     context_->AddTrailingMetadata(trailer.key, trailer.value.Render(request));
@@ -263,14 +272,15 @@ void MockCall::FinishChosen() {
   std::string message = status.message.Render(request);
   absl::StatusOr<std::string> details = status.DetailsBin(request, message);
   if (!details.ok()) {
-    FinishWith(grpc::Status(grpc::StatusCode::INTERNAL,
-                            absl::StrCat(chosen_->Label(), ": ", details.status().message())));
-    return;
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat(chosen_->Label(), ": ", details.status().message()));
   }
-  FinishWith(grpc::Status(static_cast<grpc::StatusCode>(status.code), message, *details));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code), message, *details);
 }
 
-void MockCall::FinishWith(const grpc::Status& status) {
+void MockCall::FinishChosen() { FinishWith(ChosenStatus()); }
+
+void MockCall::FinishWith(const grpc::Status& status, const grpc::ByteBuffer* last_message) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) return;
@@ -281,7 +291,11 @@ void MockCall::FinishWith(const grpc::Status& status) {
                                 status.error_code(), status.error_message()};
     observer_->OnCallDone(record);
   }
-  Finish(status);
+  if (last_message != nullptr) {
+    StartWriteAndFinish(last_message, grpc::WriteOptions(), status);
+  } else {
+    Finish(status);
+  }
 }
 
 void MockCall::OnDone() { delete this; }

@@ -63,7 +63,10 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   void Converse();
   void WriteMessage(const ServerMessage& message);
   void After(int64_t delay_ms, void (MockCall::*then)());
-  void FinishWith(const grpc::Status& status);
+  // Ends the call once; with `last_message`, writes it and ends in one batch.
+  void FinishWith(const grpc::Status& status, const grpc::ByteBuffer* last_message = nullptr);
+  // Adds the chosen interaction's trailers and returns its rendered status.
+  grpc::Status ChosenStatus();
   void FinishChosen();
   Request CurrentRequest() const;
 
