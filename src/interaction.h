@@ -25,6 +25,7 @@ namespace understudy {
 struct MetadataMatcher {
   std::string key;  // lower case
   std::unique_ptr<Matcher> matcher;
+  bool binary = false;  // a -bin key: the matcher sees the value in base64, as files write it
 };
 
 // A message the server sends, and how long to wait before sending it.

@@ -215,7 +215,8 @@ void Loader::CompileRequest(const json& request, const std::string& pointer, Int
           continue;
         }
         auto m = compiler.Compile(value, Target::Text(), key_at);
-        if (m != nullptr) out->metadata.push_back({key, std::move(m)});
+        bool binary = key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0;
+        if (m != nullptr) out->metadata.push_back({key, std::move(m), binary});
       }
     }
   }

@@ -903,6 +903,11 @@ std::unique_ptr<Matcher> MatcherCompiler::CompileScalar(const json& spec, const 
           return nullptr;
         }
       } else if (spec.is_number_integer()) {
+        if (spec.is_number_unsigned() ? spec.get<uint64_t>() > INT32_MAX
+                                      : (spec.get<int64_t>() < INT32_MIN ||
+                                         spec.get<int64_t>() > INT32_MAX)) {
+          return wrong("an enum number (32-bit)");
+        }
         v = f->enum_type()->FindValueByNumber(spec.get<int>());
         if (v == nullptr) {
           return std::make_unique<ScalarMatcher>(f, target.element, spec.dump(), 0, root);
@@ -934,8 +939,12 @@ std::unique_ptr<Matcher> MatcherCompiler::CompileScalar(const json& spec, const 
       if (!spec.is_string() && !spec.is_number()) return wrong("an integer");
       if (spec.is_number_float()) {
         double d = spec.get<double>();
-        if (d != std::floor(d)) return wrong("an integer");
-        text = absl::StrCat(static_cast<int64_t>(d));
+        // 2^63 and 2^64 are exact doubles: beyond them no integer field can hold the value.
+        if (d != std::floor(d) || d < -9223372036854775808.0 || d >= 18446744073709551616.0) {
+          return wrong("an integer");
+        }
+        text = d < 0 ? absl::StrCat(static_cast<int64_t>(d))
+                     : absl::StrCat(static_cast<uint64_t>(d));
       }
       int64_t i = 0;
       uint64_t u = 0;

@@ -187,9 +187,16 @@ absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const
     };
     const bool rep = index >= 0;
     switch (leaf->cpp_type()) {
-      case FD::CPPTYPE_STRING:
-        rep ? hr->SetRepeatedString(holder, leaf, index, text) : hr->SetString(holder, leaf, text);
+      case FD::CPPTYPE_STRING: {
+        std::string value = text;
+        // bytes render (and are written in files) as base64, as the JSON mapping has them.
+        if (leaf->type() == FD::TYPE_BYTES && !absl::Base64Unescape(text, &value) &&
+            !absl::WebSafeBase64Unescape(text, &value)) {
+          return bad("base64");
+        }
+        rep ? hr->SetRepeatedString(holder, leaf, index, value) : hr->SetString(holder, leaf, value);
         break;
+      }
       case FD::CPPTYPE_BOOL: {
         bool v;
         if (!absl::SimpleAtob(text, &v)) return bad("a boolean");
@@ -212,6 +219,7 @@ absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const
         int64_t v;
         if (!absl::SimpleAtoi(text, &v)) return bad("an integer");
         if (leaf->cpp_type() == FD::CPPTYPE_INT32) {
+          if (v < INT32_MIN || v > INT32_MAX) return bad("a 32-bit integer");
           rep ? hr->SetRepeatedInt32(holder, leaf, index, v) : hr->SetInt32(holder, leaf, v);
         } else {
           rep ? hr->SetRepeatedInt64(holder, leaf, index, v) : hr->SetInt64(holder, leaf, v);
@@ -223,6 +231,7 @@ absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const
         uint64_t v;
         if (!absl::SimpleAtoi(text, &v)) return bad("an unsigned integer");
         if (leaf->cpp_type() == FD::CPPTYPE_UINT32) {
+          if (v > UINT32_MAX) return bad("a 32-bit unsigned integer");
           rep ? hr->SetRepeatedUInt32(holder, leaf, index, v) : hr->SetUInt32(holder, leaf, v);
         } else {
           rep ? hr->SetRepeatedUInt64(holder, leaf, index, v) : hr->SetUInt64(holder, leaf, v);

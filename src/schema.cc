@@ -72,16 +72,6 @@ class ProtoErrors : public pb::compiler::MultiFileErrorCollector {
   pb::compiler::DiskSourceTree* tree_;
 };
 
-// Errors found while building descriptors from the databases (e.g. an unresolved type).
-class PoolErrors : public pb::DescriptorPool::ErrorCollector {
- public:
-  void AddError(const std::string& filename, const std::string& element_name,
-                const pb::Message*, ErrorLocation, const std::string& message) override {
-    lines.push_back(absl::StrCat(filename, ": ", element_name, ": ", message));
-  }
-  std::vector<std::string> lines;
-};
-
 }  // namespace
 
 struct Schema::Storage {
@@ -89,7 +79,6 @@ struct Schema::Storage {
   std::unique_ptr<pb::compiler::DiskSourceTree> source_tree;
   // Outlive the pool: it reports to them whenever a later lookup loads another file.
   std::unique_ptr<ProtoErrors> proto_errors;
-  std::unique_ptr<PoolErrors> pool_errors;
   std::unique_ptr<pb::compiler::SourceTreeDescriptorDatabase> source_db;
   std::unique_ptr<pb::SimpleDescriptorDatabase> set_db;
   std::unique_ptr<pb::MergedDescriptorDatabase> merged;
@@ -133,6 +122,8 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
   s.source_tree = std::make_unique<pb::compiler::DiskSourceTree>();
   std::vector<std::string> roots = options.import_paths;
   for (const auto& file : options.proto_files) {
+    // A path that is not on disk as given is looked up in the import paths, as protoc does.
+    if (!std::filesystem::exists(file)) continue;
     std::string dir = std::filesystem::path(file).parent_path().string();
     roots.push_back(dir.empty() ? "." : dir);
   }
@@ -174,17 +165,22 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
   // Descriptor sets first, then the built-in files, then the user's disk.
   s.merged = std::make_unique<pb::MergedDescriptorDatabase>(
       std::vector<pb::DescriptorDatabase*>{s.set_db.get(), s.builtin.get(), s.source_db.get()});
-  s.pool_errors = std::make_unique<PoolErrors>();
-  PoolErrors& pool_errors = *s.pool_errors;
-  s.pool = std::make_unique<pb::DescriptorPool>(s.merged.get(), &pool_errors);
+  // Semantic errors (undefined types, duplicate names) come back with the line and column of the
+  // element in its .proto, as protoc reports them.
+  s.pool = std::make_unique<pb::DescriptorPool>(s.merged.get(),
+                                                s.source_db->GetValidationErrorCollector());
   s.pool->EnforceWeakDependencies(true);
   schema->pool_ = s.pool.get();
 
   std::vector<std::string> names = set_files;
   for (const auto& file : options.proto_files) {
-    std::string virtual_name, shadowing;
+    std::string virtual_name, shadowing, disk;
     if (!std::filesystem::exists(file)) {
-      errors.push_back(absl::StrCat(file, ": no such file"));
+      if (s.source_tree->VirtualFileToDiskFile(file, &disk)) {
+        names.push_back(file);
+      } else {
+        errors.push_back(absl::StrCat(file, ": no such file, here or in an import path"));
+      }
       continue;
     }
     switch (s.source_tree->DiskFileToVirtualFile(file, &virtual_name, &shadowing)) {
@@ -205,7 +201,7 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
     if (!seen.insert(name).second) continue;
     const pb::FileDescriptor* file = s.pool->FindFileByName(name);
     if (file == nullptr) {
-      if (proto_errors.lines.empty() && pool_errors.lines.empty()) {
+      if (proto_errors.lines.empty()) {
         errors.push_back(absl::StrCat(name, ": could not be loaded"));
       }
       continue;
@@ -213,10 +209,8 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
     schema->files_.push_back(file);
   }
   errors.insert(errors.end(), proto_errors.lines.begin(), proto_errors.lines.end());
-  errors.insert(errors.end(), pool_errors.lines.begin(), pool_errors.lines.end());
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   proto_errors.lines.clear();
-  pool_errors.lines.clear();
   if (schema->files_.empty()) {
     return absl::InvalidArgumentError("no schema: give --proto or --descriptor-set");
   }

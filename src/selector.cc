@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace understudy {
@@ -12,13 +13,17 @@ namespace pb = google::protobuf;
 
 constexpr size_t kMaxExplained = 2000;  // interactions scored to name the closest on a miss
 
+std::string MetadataText(const MetadataMatcher& m, absl::string_view value) {
+  return m.binary ? absl::Base64Escape(value) : std::string(value);
+}
+
 bool MatchMetadata(const MetadataMatcher& m, const Request& request, Mismatch* why) {
   bool present = false;
   if (request.metadata != nullptr) {
     for (const auto& [key, value] : *request.metadata) {
       if (key != m.key) continue;
       present = true;
-      std::string text(value);
+      std::string text = MetadataText(m, value);
       if (m.matcher->Matches(Node::OfText(&text), nullptr)) return true;
     }
   }
@@ -26,7 +31,7 @@ bool MatchMetadata(const MetadataMatcher& m, const Request& request, Mismatch* w
     if (m.matcher->Matches(Node{nullptr, nullptr, -1, nullptr}, nullptr)) return true;
     if (why != nullptr) why->reason = "missing";
   } else if (why != nullptr) {
-    std::string text(*request.Find(m.key));
+    std::string text = MetadataText(m, *request.Find(m.key));
     m.matcher->Matches(Node::OfText(&text), why);
   }
   if (why != nullptr) why->pointer = absl::StrCat("metadata \"", m.key, "\"", why->pointer);
