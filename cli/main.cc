@@ -26,10 +26,14 @@ constexpr int kExitFailed = 1;
 constexpr int kExitCannotRun = 2;
 
 void AddSchemaFlags(CLI::App* command, SchemaOptions* schema) {
-  command->add_option("--proto", schema->proto_files, "a .proto file (repeatable)");
-  command->add_option("-I,--import-path", schema->import_paths, "an import root (repeatable)");
+  // One value per occurrence, so the flags may come before or after the positional paths.
+  command->add_option("--proto", schema->proto_files, "a .proto file (repeatable)")
+      ->allow_extra_args(false);
+  command->add_option("-I,--import-path", schema->import_paths, "an import root (repeatable)")
+      ->allow_extra_args(false);
   command->add_option("--descriptor-set", schema->descriptor_sets,
-                      "a FileDescriptorSet from protoc -o --include_imports (repeatable)");
+                      "a FileDescriptorSet from protoc -o --include_imports (repeatable)")
+      ->allow_extra_args(false);
 }
 
 void PrintProblems(const absl::Status& status) {
@@ -148,7 +152,8 @@ int main(int argc, char** argv) {
   call->add_option("-d,--data", call_options.data,
                    "request messages as JSON, concatenated for client streams; @ reads stdin")
       ->capture_default_str();
-  call->add_option("-H,--header", headers, "KEY: VALUE metadata (repeatable)");
+  call->add_option("-H,--header", headers, "KEY: VALUE metadata (repeatable)")
+      ->allow_extra_args(false);
   call->add_option("--timeout", call_options.timeout_seconds, "deadline in seconds")
       ->capture_default_str();
   call->add_flag("--compact", call_options.compact, "one line per response message");

@@ -5,6 +5,7 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 
 #include "absl/strings/str_cat.h"
+#include "mockserver/mock_service.h"
 #include "src/selector.h"
 
 namespace understudy {
@@ -13,12 +14,13 @@ namespace pb = google::protobuf;
 
 MockCall::MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<const InteractionSet> set,
                    const pb::MethodDescriptor* method, const pb::Message* request_prototype,
-                   CallObserver* observer)
+                   CallObserver* observer, MockService* service)
     : context_(context),
       set_(std::move(set)),
       method_(method),
       request_prototype_(request_prototype),
       observer_(observer),
+      service_(service),
       kind_(method != nullptr ? KindOf(method) : RpcKind::kUnary) {
   const auto& client_metadata = context_->client_metadata();
   metadata_.reserve(client_metadata.size());
@@ -298,6 +300,10 @@ void MockCall::FinishWith(const grpc::Status& status, const grpc::ByteBuffer* la
   }
 }
 
-void MockCall::OnDone() { delete this; }
+void MockCall::OnDone() {
+  MockService* service = service_;
+  delete this;
+  if (service != nullptr) service->CallDone();
+}
 
 }  // namespace understudy

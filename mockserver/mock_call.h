@@ -40,13 +40,16 @@ class CallObserver {
   virtual void OnCallDone(const Record& record) = 0;
 };
 
+class MockService;
+
 class MockCall final : public grpc::ServerGenericBidiReactor {
  public:
   // `method` (and `request_prototype`, its input type's default instance) are null when the
   // schema does not have the called method.
   MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<const InteractionSet> set,
            const google::protobuf::MethodDescriptor* method,
-           const google::protobuf::Message* request_prototype, CallObserver* observer);
+           const google::protobuf::Message* request_prototype, CallObserver* observer,
+           MockService* service);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -75,6 +78,7 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   const google::protobuf::MethodDescriptor* const method_;
   const google::protobuf::Message* const request_prototype_;
   CallObserver* const observer_;
+  MockService* const service_;  // told when the call is done
   const RpcKind kind_;
 
   std::mutex mu_;  // guards the fields below against OnCancel and timer callbacks

@@ -119,7 +119,10 @@ void MockServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->shutdown_once, [&] {
     auto* health = impl_->server->GetHealthCheckService();
     if (health != nullptr) health->Shutdown();
-    impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+    // Refuse new calls and wait for the ones in flight, then close everything at once: gRPC's
+    // own deadline would also wait out idle client connections.
+    impl_->mock->Drain(std::chrono::system_clock::now() + grace);
+    impl_->server->Shutdown(std::chrono::system_clock::now());
   });
 }
 

@@ -4,7 +4,10 @@
 #ifndef UNDERSTUDY_MOCKSERVER_MOCK_SERVICE_H_
 #define UNDERSTUDY_MOCKSERVER_MOCK_SERVICE_H_
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -28,6 +31,14 @@ class MockService final : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override;
 
+  // Graceful shutdown, first half: calls that start from now on are refused with UNAVAILABLE;
+  // returns once the calls in flight have finished or `deadline` has passed (false then).
+  // grpc::Server::Shutdown alone would also wait for idle client connections to go away.
+  bool Drain(std::chrono::system_clock::time_point deadline);
+
+  // Called by each call as it ends.
+  void CallDone();
+
  private:
   std::shared_ptr<const InteractionSet> set_;  // accessed with std::atomic_load/store
   struct MethodEntry {
@@ -36,6 +47,11 @@ class MockService final : public grpc::CallbackGenericService {
   };
   std::unordered_map<std::string, MethodEntry> methods_;
   CallObserver* observer_;
+
+  std::mutex calls_mu_;
+  std::condition_variable calls_idle_;
+  int64_t calls_in_flight_ = 0;  // guarded by calls_mu_
+  bool draining_ = false;        // guarded by calls_mu_
 };
 
 }  // namespace understudy
