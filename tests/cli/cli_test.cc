@@ -28,6 +28,7 @@ using ::testing::Not;
 using testing::RunResult;
 using testing::RunUnderstudy;
 using testing::ServeProcess;
+using testing::SharedServe;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -312,39 +313,24 @@ TEST(ServeCommand, SigtermLetsTheCallInFlightFinish) {
 class CallCommand : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto serve = ServeProcess::Start({"--proto", "proto/user.proto", "contracts/user_service"});
-    if (serve.ok()) {
-      serve_ = serve->release();
-    } else {
-      error_ = new std::string(serve.status().ToString());
-    }
+    server_.Start({"--proto", "proto/user.proto", "contracts/user_service"});
   }
-  static void TearDownTestSuite() {
-    if (serve_ != nullptr) {
-      EXPECT_EQ(serve_->Stop(), 0) << serve_->err();
-    }
-    delete serve_;
-    serve_ = nullptr;
-    delete error_;
-    error_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(serve_, nullptr) << (error_ ? *error_ : ""); }
+  static void TearDownTestSuite() { server_.Stop(); }
+  void SetUp() override { ASSERT_TRUE(server_.Ready()); }
 
   RunResult Call(const std::string& method, const std::string& data,
                  std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"call", "--proto", "proto/user.proto", "-d", data};
     args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(serve_->address());
+    args.push_back(server_->address());
     args.push_back(method);
     return RunUnderstudy(args);
   }
 
-  static ServeProcess* serve_;
-  static std::string* error_;
+  static SharedServe server_;
 };
 
-ServeProcess* CallCommand::serve_ = nullptr;
-std::string* CallCommand::error_ = nullptr;
+SharedServe CallCommand::server_;
 
 const std::vector<std::string> kAuth = {"-H", "authorization: Bearer t"};
 

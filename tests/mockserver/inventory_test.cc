@@ -44,27 +44,14 @@ class InventoryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // The file's own directory is an implicit root; its imports resolve against -I proto.
-    auto serve = testing::ServeProcess::Start(
+    server_.Start(
         {"--proto", "proto/inventory/v1/inventory.proto", "-I", "proto", "tests/data/inventory"});
-    if (serve.ok()) {
-      serve_ = serve->release();
-    } else {
-      error_ = new std::string(serve.status().ToString());
-    }
   }
-  static void TearDownTestSuite() {
-    if (serve_ != nullptr) {
-      EXPECT_EQ(serve_->Stop(), 0) << serve_->err();
-    }
-    delete serve_;
-    serve_ = nullptr;
-    delete error_;
-    error_ = nullptr;
-  }
+  static void TearDownTestSuite() { server_.Stop(); }
   void SetUp() override {
-    ASSERT_NE(serve_, nullptr) << (error_ != nullptr ? *error_ : "");
+    ASSERT_TRUE(server_.Ready());
     stub_ = inv::InventoryService::NewStub(
-        grpc::CreateChannel(serve_->address(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
   }
 
   grpc::Status GetItem(const inv::GetItemRequest& request, inv::Item* item) {
@@ -78,13 +65,11 @@ class InventoryTest : public ::testing::Test {
     return stub_->SearchItems(&context, request, response);
   }
 
-  static testing::ServeProcess* serve_;
-  static std::string* error_;
+  static testing::SharedServe server_;
   std::unique_ptr<inv::InventoryService::Stub> stub_;
 };
 
-testing::ServeProcess* InventoryTest::serve_ = nullptr;
-std::string* InventoryTest::error_ = nullptr;
+testing::SharedServe InventoryTest::server_;
 
 // The lamp of get_item.json and search_items.json, field by field.
 void ExpectLamp(const inv::Item& item) {

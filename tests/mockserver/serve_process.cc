@@ -230,5 +230,25 @@ int ServeProcess::Stop(int signal, std::chrono::milliseconds timeout) {
   return child_->WaitForExit(timeout);
 }
 
+void SharedServe::Start(const std::vector<std::string>& args) {
+  auto serve = ServeProcess::Start(args);
+  if (serve.ok()) {
+    serve_ = std::move(*serve);
+  } else {
+    error_ = serve.status().ToString();
+  }
+}
+
+void SharedServe::Stop() {
+  if (serve_ != nullptr) EXPECT_EQ(serve_->Stop(), 0) << serve_->err();
+  serve_.reset();
+  error_ = "stopped";
+}
+
+::testing::AssertionResult SharedServe::Ready() const {
+  if (serve_ != nullptr) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "understudy serve is not running: " << error_;
+}
+
 }  // namespace testing
 }  // namespace understudy

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "absl/status/statusor.h"
 
 namespace understudy {
@@ -112,6 +114,22 @@ class ServeProcess {
  private:
   std::unique_ptr<ChildProcess> child_;
   std::string address_;
+};
+
+// One `understudy serve` shared by the tests of a suite: Start() in SetUpTestSuite, Stop() in
+// TearDownTestSuite, `ASSERT_TRUE(server.Ready())` in SetUp.
+class SharedServe {
+ public:
+  void Start(const std::vector<std::string>& args);
+  // Sends SIGTERM and expects exit code 0: a server that crashed during the suite would not.
+  void Stop();
+  // Success when serving; otherwise a failure that says why it did not start.
+  ::testing::AssertionResult Ready() const;
+  ServeProcess* operator->() const { return serve_.get(); }
+
+ private:
+  std::unique_ptr<ServeProcess> serve_;
+  std::string error_ = "not started";
 };
 
 }  // namespace testing

@@ -116,28 +116,13 @@ grpc::Status GenericUnary(const std::shared_ptr<grpc::Channel>& channel, const s
 class ServedUserService : public ::testing::Test {
  protected:
   static void StartServer() {
-    auto serve =
-        testing::ServeProcess::Start({"--proto", "proto/user.proto", "contracts/user_service"});
-    if (!serve.ok()) {
-      start_error_ = new std::string(serve.status().ToString());
-      return;
-    }
-    serve_ = serve->release();
+    server_.Start({"--proto", "proto/user.proto", "contracts/user_service"});
   }
-  static void StopServer() {
-    if (serve_ != nullptr) {
-      // A server that crashed during the suite would not exit 0 on SIGTERM.
-      EXPECT_EQ(serve_->Stop(), 0) << serve_->err();
-    }
-    delete serve_;
-    serve_ = nullptr;
-    delete start_error_;
-    start_error_ = nullptr;
-  }
+  static void StopServer() { server_.Stop(); }
 
   void SetUp() override {
-    ASSERT_NE(serve_, nullptr) << (start_error_ != nullptr ? *start_error_ : "not started");
-    channel_ = grpc::CreateChannel(serve_->address(), grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(server_.Ready());
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
     stub_ = user::UserService::NewStub(channel_);
   }
 
@@ -149,14 +134,12 @@ class ServedUserService : public ::testing::Test {
     return stub_->GetUser(&context, request, response);
   }
 
-  static testing::ServeProcess* serve_;
-  static std::string* start_error_;
+  static testing::SharedServe server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<user::UserService::Stub> stub_;
 };
 
-testing::ServeProcess* ServedUserService::serve_ = nullptr;
-std::string* ServedUserService::start_error_ = nullptr;
+testing::SharedServe ServedUserService::server_;
 
 class UserServiceTest : public ServedUserService {
  protected:
