@@ -116,18 +116,8 @@ bool StateAllows(const InteractionSet& set, const Interaction& i, Mismatch* why)
   return true;
 }
 
-// Counts the interaction as served. Stateful or counted interactions re-check under the commit
-// lock so concurrent calls cannot overrun `times` or both pass a state.
-bool Commit(const InteractionSet& set, const Interaction& i) {
-  if (i.times < 0 && i.when_state.empty() && i.set_state.empty()) {
-    i.served.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-  std::lock_guard<std::mutex> lock(set.scenarios().commit_mutex());
-  if (!StateAllows(set, i, nullptr)) return false;
-  i.served.fetch_add(1, std::memory_order_relaxed);
-  if (!i.set_state.empty()) set.scenarios().Set(i.scenario, i.set_state);
-  return true;
+bool IsStateful(const Interaction& i) {
+  return i.times >= 0 || !i.when_state.empty() || !i.set_state.empty();
 }
 
 int Score(const Interaction& i, const Request& request) {
@@ -187,13 +177,22 @@ const Interaction* Select(const InteractionSet& set, const pb::MethodDescriptor*
   }
   thread_local std::vector<size_t> candidates;
   m->Candidates(stage == SelectStage::kWhole ? request.body : nullptr, &candidates);
+  // From the first stateful candidate on, the choice is made under the commit lock: the state
+  // read and the served count or transition are then one step, so two racing calls cannot both
+  // take the last use of `times`, and a call always sees some consistent state (it never misses
+  // every interaction while another call moves the scenario between them).
+  std::unique_lock<std::mutex> lock(set.scenarios().commit_mutex(), std::defer_lock);
   for (size_t rank : candidates) {
     const Interaction& i = *m->ranked[rank];
     if (!MatchRequest(i, request, stage, nullptr)) continue;
+    if (IsStateful(i) && !lock.owns_lock()) lock.lock();
     if (!StateAllows(set, i, nullptr)) continue;
     if (stage == SelectStage::kBidiStart && !StartsWithServer(i)) return nullptr;
-    if (Commit(set, i)) return &i;
+    i.served.fetch_add(1, std::memory_order_relaxed);
+    if (!i.set_state.empty()) set.scenarios().Set(i.scenario, i.set_state);
+    return &i;
   }
+  if (lock.owns_lock()) lock.unlock();
   if (miss != nullptr && stage != SelectStage::kBidiStart) {
     *miss = Explain(set, *m, request, stage);
   }

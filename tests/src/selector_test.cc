@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -420,6 +422,66 @@ TEST(Selector, IndexAgreesWithAFullScan) {
               scan.Unary("user.UserService/GetUser", body))
         << body;
   }
+}
+
+// Many threads choosing at once (run under ThreadSanitizer too): `times` is never overrun and
+// every scenario transition is seen by exactly one call.
+TEST(SelectorConcurrency, TimesIsNeverOverrun) {
+  Calls calls(absl::StrCat(GetUser("limited", "{}", R"("times": 100, "priority": 1)"), ",",
+                           GetUser("fallback", "{}", "")));
+  ASSERT_TRUE(calls.loaded());
+  const auto* method = calls.set().schema().FindMethod("user.UserService/GetUser");
+  auto body = ParseMessage(calls.set().schema(), "user.GetUserRequest", "{}");
+  std::atomic<int> limited{0}, fallback{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      MetadataView metadata;
+      Request request;
+      request.metadata = &metadata;
+      request.body = body.get();
+      for (int i = 0; i < 200; ++i) {
+        std::string miss;
+        const Interaction* chosen = Select(calls.set(), method, request, SelectStage::kWhole, &miss);
+        ASSERT_NE(chosen, nullptr) << miss;
+        (chosen->name == "limited" ? limited : fallback)++;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(limited.load(), 100);
+  EXPECT_EQ(fallback.load(), 8 * 200 - 100);
+  EXPECT_EQ(calls.set().interactions()[0]->served.load(), 100);
+}
+
+TEST(SelectorConcurrency, EachTransitionIsTakenByOneCall) {
+  Calls calls(absl::StrCat(
+      GetUser("open", "{}", R"("scenario": "door", "whenState": "Started", "setState": "Open")"),
+      ",",
+      GetUser("close", "{}", R"("scenario": "door", "whenState": "Open", "setState": "Started")")));
+  ASSERT_TRUE(calls.loaded());
+  const auto* method = calls.set().schema().FindMethod("user.UserService/GetUser");
+  auto body = ParseMessage(calls.set().schema(), "user.GetUserRequest", "{}");
+  std::atomic<int> opened{0}, closed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      MetadataView metadata;
+      Request request;
+      request.metadata = &metadata;
+      request.body = body.get();
+      for (int i = 0; i < 200; ++i) {
+        const Interaction* chosen = Select(calls.set(), method, request, SelectStage::kWhole, nullptr);
+        ASSERT_NE(chosen, nullptr);  // one of the two always matches the current state
+        (chosen->name == "open" ? opened : closed)++;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  // The state alternates, so opens and closes differ by the final state alone.
+  EXPECT_EQ(opened.load() + closed.load(), 8 * 200);
+  EXPECT_EQ(opened.load() - closed.load(),
+            calls.set().scenarios().Get("door") == "Open" ? 1 : 0);
 }
 
 }  // namespace
