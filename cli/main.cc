@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/call_client.h"
 #include "mockserver/mock_server.h"
@@ -99,9 +101,19 @@ int RunCall(const SchemaOptions& schema_options, understudy::CallOptions options
       std::cerr << "-H " << header << ": expected KEY: VALUE\n";
       return kExitCannotRun;
     }
+    std::string key = header.substr(0, colon);
     std::string value = header.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
-    options.headers.emplace_back(header.substr(0, colon), value);
+    if (absl::EndsWith(key, "-bin")) {
+      // As grpcurl: binary headers are given in base64 and sent as bytes.
+      std::string raw;
+      if (!absl::Base64Unescape(value, &raw) && !absl::WebSafeBase64Unescape(value, &raw)) {
+        std::cerr << "-H " << header << ": a -bin header takes base64\n";
+        return kExitCannotRun;
+      }
+      value = raw;
+    }
+    options.headers.emplace_back(key, value);
   }
   if (options.data == "@") {
     options.data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());

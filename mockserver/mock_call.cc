@@ -76,7 +76,12 @@ bool MockCall::Decode(const pb::Message** out) {
 
 void MockCall::OnReadDone(bool ok) {
   if (!ok) {
-    if (context_->IsCancelled()) {
+    bool cancelled;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled = cancelled_;
+    }
+    if (cancelled || context_->IsCancelled()) {
       FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
       return;
     }
@@ -115,20 +120,9 @@ void MockCall::OnReadDone(bool ok) {
     case RpcKind::kBidiStreaming:
       if (chosen_ == nullptr) {
         Choose(SelectStage::kBidiFirstMessage);
-        return;
+      } else {
+        Converse();
       }
-      std::string why;
-      const ConversationStep& step = chosen_->conversation[step_];
-      if (!MatchStep(step, *message, &why)) {
-        FinishWith(grpc::Status(
-            grpc::StatusCode::NOT_FOUND,
-            absl::StrCat("client message ", requests_.size() - 1, " does not match ",
-                         chosen_->Label(), " at ", step.pointer, "/client", why.empty() ? "" : ": ",
-                         why)));
-        return;
-      }
-      ++step_;
-      Converse();
       return;
   }
 }
@@ -146,7 +140,7 @@ void MockCall::Choose(SelectStage stage) {
     context_->AddInitialMetadata(header.key, header.value.Render(request));
   }
   if (kind_ == RpcKind::kBidiStreaming) {
-    step_ = stage == SelectStage::kBidiFirstMessage ? 1 : 0;
+    step_ = 0;
     if (chosen_->delay_ms > 0) {
       After(chosen_->delay_ms, &MockCall::Converse);
     } else {
@@ -177,15 +171,29 @@ void MockCall::SendNext() {
 }
 
 void MockCall::Converse() {
-  if (step_ >= chosen_->conversation.size()) {
+  const auto& conversation = chosen_->conversation;
+  // Client steps take the messages received so far, in order, then wait for the next one.
+  while (step_ < conversation.size() && conversation[step_].client != nullptr) {
+    if (consumed_ >= requests_.size()) {
+      StartRead(&in_);
+      return;
+    }
+    std::string why;
+    if (!MatchStep(conversation[step_], *requests_[consumed_], &why)) {
+      FinishWith(grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat("client message ", consumed_, " does not match ", chosen_->Label(), " at ",
+                       conversation[step_].pointer, "/client", why.empty() ? "" : ": ", why)));
+      return;
+    }
+    ++consumed_;
+    ++step_;
+  }
+  if (step_ >= conversation.size()) {
     FinishChosen();
     return;
   }
-  const ConversationStep& step = chosen_->conversation[step_];
-  if (step.client != nullptr) {
-    StartRead(&in_);
-    return;
-  }
+  const ConversationStep& step = conversation[step_];
   if (step.server->delay_ms > 0 && !waited_) {
     waited_ = true;
     After(step.server->delay_ms, &MockCall::Converse);
@@ -253,6 +261,14 @@ void MockCall::After(int64_t delay_ms, void (MockCall::*then)()) {
                }
                (this->*then)();
              });
+  // OnCancel may have run between registering the alarm and setting it, when cancelling it was
+  // a no-op: cancel it now so a cancelled call does not wait out its delay.
+  bool cancel_now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_now = cancelled_;
+  }
+  if (cancel_now) alarm->Cancel();
 }
 
 void MockCall::OnCancel() {

@@ -93,6 +93,7 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   std::string miss_;
   size_t next_message_ = 0;  // unary/server streaming: next entry of chosen_->messages
   size_t step_ = 0;          // bidi: next conversation step
+  size_t consumed_ = 0;      // bidi: client messages the conversation has matched
   bool waited_ = false;      // the current message's delay has passed
   std::vector<std::unique_ptr<grpc::Alarm>> alarms_;
   grpc::Status final_status_;

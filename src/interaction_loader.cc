@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/value.h"
@@ -214,8 +215,20 @@ void Loader::CompileRequest(const json& request, const std::string& pointer, Int
           Error(key_at, absl::StrCat("header names are lower case: \"", lower, "\""));
           continue;
         }
-        auto m = compiler.Compile(value, Target::Text(), key_at);
         bool binary = key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0;
+        json spec = value;
+        if (binary && spec.is_string()) {
+          // Received bytes are matched in padded base64: write the literal the same way, so
+          // "AQ" and "AQ==" both match the byte 0x01.
+          std::string raw;
+          if (!absl::Base64Unescape(spec.get<std::string>(), &raw) &&
+              !absl::WebSafeBase64Unescape(spec.get<std::string>(), &raw)) {
+            Error(key_at, "a -bin header takes base64");
+            continue;
+          }
+          spec = absl::Base64Escape(raw);
+        }
+        auto m = compiler.Compile(spec, Target::Text(), key_at);
         if (m != nullptr) out->metadata.push_back({key, std::move(m), binary});
       }
     }

@@ -80,28 +80,40 @@ absl::StatusOr<std::vector<std::string>> InteractionSet::ListFiles(
 
 absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::Load(
     std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths) {
-  auto files = ListFiles(paths);
-  if (!files.ok()) return files.status();
-  std::vector<Source> sources;
+  // A path that cannot be read is one problem among the others: every file that can be read is
+  // still checked, so one run reports everything.
   Diagnostics diagnostics;
-  for (const auto& file : *files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      diagnostics.Add(file, "", "cannot read the file");
+  std::vector<std::string> files;
+  for (const auto& path : paths) {
+    auto found = ListFiles({path});
+    if (!found.ok()) {
+      diagnostics.Add(path, "", "no such file or directory");
       continue;
     }
+    files.insert(files.end(), found->begin(), found->end());
+  }
+  std::vector<Source> sources;
+  for (const auto& file : files) {
     std::error_code ec;
     if (fs::file_size(file, ec) > kMaxFileBytes) {
       diagnostics.Add(file, "", absl::StrCat("file is larger than the limit of ", kMaxFileBytes,
                                              " bytes"));
       continue;
     }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      diagnostics.Add(file, "", "cannot read the file");
+      continue;
+    }
     std::ostringstream text;
     text << in.rdbuf();
     sources.push_back({file, text.str()});
   }
-  if (!diagnostics.empty()) return diagnostics.ToStatus();
-  return LoadSources(std::move(schema), sources);
+  auto set = LoadSources(std::move(schema), sources);
+  if (diagnostics.empty()) return set;
+  std::string message(diagnostics.ToStatus().message());
+  if (!set.ok()) absl::StrAppend(&message, "\n", set.status().message());
+  return absl::InvalidArgumentError(message);
 }
 
 absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::LoadSources(

@@ -53,6 +53,15 @@ std::string Show(const Node& node) {
   return "?";
 }
 
+// An unset field with presence (oneof member, optional, message) or a missing key: only $any and
+// $absent accept it; every other matcher would otherwise judge a default the client never sent.
+bool Missing(const Node& node) {
+  if (node.IsText()) return false;
+  if (node.msg == nullptr) return true;
+  return node.field != nullptr && node.index < 0 && !node.field->is_repeated() &&
+         node.field->has_presence() && node.IsUnset();
+}
+
 class AnyMatcher final : public Matcher {
  public:
   bool Matches(const Node&, Mismatch*) const override { return true; }
@@ -303,8 +312,8 @@ class ContainsTextMatcher final : public Matcher {
  public:
   explicit ContainsTextMatcher(std::string needle) : needle_(std::move(needle)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
-    if (node.IsUnset() && !node.IsText()) {
-      if (needle_.empty()) return true;
+    if (Missing(node)) {
+      return Fail(why, absl::StrCat("unset, expected a string containing ", json(needle_).dump()));
     }
     if (KindOfNode(node) != JsonKind::kString) {
       return Fail(why, absl::StrCat("expected a string containing ", json(needle_).dump(),
@@ -339,10 +348,10 @@ class RegexMatcher final : public Matcher {
  public:
   explicit RegexMatcher(std::unique_ptr<RE2> re) : re_(std::move(re)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
-    JsonKind kind = KindOfNode(node);
-    if (node.IsUnset() && !node.IsText() && node.msg == nullptr) {
-      return Fail(why, absl::StrCat("missing, expected a match of /", re_->pattern(), "/"));
+    if (Missing(node)) {
+      return Fail(why, absl::StrCat("unset, expected a match of /", re_->pattern(), "/"));
     }
+    JsonKind kind = KindOfNode(node);
     if (kind != JsonKind::kString && kind != JsonKind::kNumber) {
       return Fail(why, absl::StrCat("expected a string matching /", re_->pattern(), "/, got ",
                                     Show(node)));
@@ -364,7 +373,7 @@ class TypeMatcher final : public Matcher {
       if (type_ == "string") return true;
       return Fail(why, absl::StrCat("expected ", type_, ", got a metadata string"));
     }
-    if (node.msg == nullptr) return Fail(why, absl::StrCat("missing, expected ", type_));
+    if (Missing(node)) return Fail(why, absl::StrCat("unset, expected ", type_));
     JsonKind kind = KindOfNode(node);
     bool ok = type_ == JsonKindName(kind);
     if (!ok && type_ == "integer") ok = IsIntegerNode(node);
@@ -386,6 +395,7 @@ class CompareMatcher final : public Matcher {
   CompareMatcher(std::string op, long double bound) : op_(std::move(op)), bound_(bound) {}
   bool Matches(const Node& node, Mismatch* why) const override {
     long double v;
+    if (Missing(node)) return Fail(why, absl::StrCat("unset, expected a number ", Describe()));
     if (!NumberOf(node, &v)) {
       return Fail(why, absl::StrCat("expected a number ", Describe(), ", got ", Show(node)));
     }
@@ -551,8 +561,9 @@ std::unique_ptr<Matcher> MatcherCompiler::Compile(const json& spec, const Target
     Error(pointer, absl::StrCat("nested deeper than ", kMaxDepth, " levels"));
     return nullptr;
   }
-  std::unique_ptr<Matcher> out = IsMatcherObject(spec) ? CompileMatcherObject(spec, target, pointer)
-                                                       : CompileLiteral(spec, target, pointer, false);
+  std::unique_ptr<Matcher> out = IsMatcherObject(spec) && !literal_
+                                     ? CompileMatcherObject(spec, target, pointer)
+                                     : CompileLiteral(spec, target, pointer, exact_);
   --depth_;
   return out;
 }
@@ -716,7 +727,12 @@ std::unique_ptr<Matcher> MatcherCompiler::CompileOperator(const std::string& op,
       Error(at, "$exact takes an object");
       return nullptr;
     }
-    return CompileLiteral(arg, target, at, /*exact=*/true);
+    // Exact all the way down: nested objects may not carry unlisted fields either.
+    bool outer = exact_;
+    exact_ = true;
+    auto out = CompileLiteral(arg, target, at, /*exact=*/true);
+    exact_ = outer;
+    return out;
   }
   if (op == "$eq") {
     const pb::Descriptor* type = target.message;
@@ -725,7 +741,13 @@ std::unique_ptr<Matcher> MatcherCompiler::CompileOperator(const std::string& op,
       type = target.field->message_type();
     }
     if (type != nullptr) return CompileMessageLiteral(arg, type, at);
-    return CompileLiteral(arg, target, at, true);
+    // A whole array or map, exactly: no matchers inside, no unlisted fields in its objects.
+    bool outer_literal = literal_, outer_exact = exact_;
+    literal_ = exact_ = true;
+    auto out = CompileLiteral(arg, target, at, true);
+    literal_ = outer_literal;
+    exact_ = outer_exact;
+    return out;
   }
   std::string hint = Schema::Closest(op, Operators());
   Error(at, absl::StrCat("unknown matcher \"", op, "\"",
@@ -915,7 +937,10 @@ std::unique_ptr<Matcher> MatcherCompiler::CompileScalar(const json& spec, const 
       } else {
         return wrong("an enum name");
       }
-      return std::make_unique<ScalarMatcher>(f, target.element, v->name(), v->number(), root);
+      // An alias reads back as the first name of its number: compare with that one.
+      const pb::EnumValueDescriptor* canonical = f->enum_type()->FindValueByNumber(v->number());
+      return std::make_unique<ScalarMatcher>(f, target.element, canonical->name(), v->number(),
+                                             root);
     }
     case FD::CPPTYPE_FLOAT:
     case FD::CPPTYPE_DOUBLE: {

@@ -111,6 +111,8 @@ class MatcherCompiler {
   std::string file_;
   Diagnostics* diagnostics_;
   int depth_ = 0;
+  bool exact_ = false;    // inside $exact or $eq: objects may not have unlisted fields
+  bool literal_ = false;  // inside $eq: objects with $ keys are literals, not matchers
 };
 
 // Looks a field up by its JSON name or its proto name, as the JSON mapping accepts both.

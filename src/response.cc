@@ -321,12 +321,14 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
     }
     std::string text = value.get<std::string>();
     if (key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0) {
+      // Binary values are bytes, sent as they are: no templates in them.
       std::string raw;
-      if (!absl::Base64Unescape(text, &raw)) {
+      if (!absl::Base64Unescape(text, &raw) && !absl::WebSafeBase64Unescape(text, &raw)) {
         context.diagnostics->Add(context.file, at, "a -bin header takes base64");
         continue;
       }
-      text = raw;
+      out.push_back({key, Template::Literal(std::move(raw))});
+      continue;
     }
     std::string error;
     auto t = Template::Compile(text, context.request_type, &error);

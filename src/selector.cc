@@ -83,10 +83,14 @@ bool MatchRequest(const Interaction& i, const Request& request, SelectStage stag
     case SelectStage::kBidiStart:
       return true;  // Select waits when the best candidate needs a client message first
     case SelectStage::kBidiFirstMessage: {
-      if (StartsWithServer(i)) return fail("conversation/0", "starts with a server message");
-      std::string reason;
-      if (MatchStep(i.conversation.front(), *request.body, &reason)) return true;
-      return fail("conversation/0/client", reason);
+      // The first client step, wherever it stands, must take the message the client sent.
+      for (size_t k = 0; k < i.conversation.size(); ++k) {
+        if (i.conversation[k].client == nullptr) continue;
+        std::string reason;
+        if (MatchStep(i.conversation[k], *request.body, &reason)) return true;
+        return fail(absl::StrCat("conversation/", k, "/client"), reason);
+      }
+      return true;  // a conversation without client steps ignores what the client sends
     }
     case SelectStage::kBidiNoMessage:
       return !HasClientStep(i) || fail("conversation", "expects client messages, got none");

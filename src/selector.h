@@ -17,7 +17,8 @@ namespace understudy {
 enum class SelectStage {
   kWhole,             // unary, server streaming (request.body) and client streaming (request.stream)
   kBidiStart,         // a bidi call opened: only conversations the server begins are chosen now
-  kBidiFirstMessage,  // the first client message is request.body
+  kBidiFirstMessage,  // the first client message is request.body: it must match the first
+                      // client step of the conversation, wherever that step stands
   kBidiNoMessage,     // the client half-closed without sending anything
 };
 

@@ -106,7 +106,18 @@ bool Template::CompilePath(const std::vector<std::string>& tokens, size_t from,
     *error = absl::StrCat("repeated field ", repeated->full_name(), " needs an index or key");
     return false;
   }
+  if (type != nullptr) {
+    *error = absl::StrCat("\"", tokens.back(), "\" is a ", type->full_name(),
+                          " message, not a value: quote one of its fields");
+    return false;
+  }
   return true;
+}
+
+Template Template::Literal(std::string text) {
+  Template t;
+  t.parts_.push_back({Source::kLiteral, std::move(text)});
+  return t;
 }
 
 std::string Template::RenderPath(const pb::Message* message, const std::vector<Step>& path) {

@@ -29,6 +29,9 @@ class Template {
                                          const google::protobuf::Descriptor* request_type,
                                          std::string* error);
 
+  // A template that renders `text` as it is, braces included.
+  static Template Literal(std::string text);
+
   // Values of unset fields render as their defaults; missing metadata as "".
   std::string Render(const Request& request) const;
   bool IsLiteral() const { return parts_.size() == 1 && parts_[0].source == Source::kLiteral; }

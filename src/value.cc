@@ -147,6 +147,16 @@ std::string FormatDouble(double value) {
   return buf;
 }
 
+std::string FormatFloat(float value) {
+  if (!std::isfinite(value)) return FormatDouble(value);
+  char buf[32];
+  for (int precision = 6; precision <= 9; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, static_cast<double>(value));
+    if (std::strtof(buf, nullptr) == value) break;
+  }
+  return buf;
+}
+
 std::string TextOf(const Node& raw) {
   if (raw.IsText()) return *raw.text;
   Node node = Unwrap(raw);
@@ -169,7 +179,7 @@ std::string TextOf(const Node& raw) {
     case FD::CPPTYPE_UINT64:
       return absl::StrCat(rep ? r->GetRepeatedUInt64(m, f, i) : r->GetUInt64(m, f));
     case FD::CPPTYPE_DOUBLE: return FormatDouble(rep ? r->GetRepeatedDouble(m, f, i) : r->GetDouble(m, f));
-    case FD::CPPTYPE_FLOAT: return FormatDouble(rep ? r->GetRepeatedFloat(m, f, i) : r->GetFloat(m, f));
+    case FD::CPPTYPE_FLOAT: return FormatFloat(rep ? r->GetRepeatedFloat(m, f, i) : r->GetFloat(m, f));
     case FD::CPPTYPE_BOOL: return (rep ? r->GetRepeatedBool(m, f, i) : r->GetBool(m, f)) ? "true" : "false";
     case FD::CPPTYPE_ENUM: {
       int number = rep ? r->GetRepeatedEnumValue(m, f, i) : r->GetEnumValue(m, f);

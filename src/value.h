@@ -64,6 +64,8 @@ Node Unwrap(const Node& node);
 
 // Shortest decimal text that reads back as `value`, as the JSON mapping prints doubles.
 std::string FormatDouble(double value);
+// The same at float precision (0.1f prints as 0.1, not 0.10000000149011612).
+std::string FormatFloat(float value);
 
 }  // namespace understudy
 
