@@ -416,5 +416,53 @@ TEST_F(CallCommand, BidiStreamPrintsEveryAnswer) {
   EXPECT_EQ(answers[2]["message"], "pong");
 }
 
+// `call -H` takes a -bin header in base64 and sends the bytes, as grpcurl does: the mock below
+// requires the bytes 01 02 03 (written "AQID" in its file, as every -bin value is).
+class CallBinaryHeader : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    fs::path dir = fs::path(::testing::TempDir()) / "understudy_cli_test" / "CallBinaryHeader";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    WriteFile(dir / "traced.json", R"({"interactions": [
+        {"name": "traced", "method": "user.UserService/GetUser",
+         "request": {"metadata": {"x-trace-bin": "AQID"}},
+         "response": {"body": {"user": {"id": "traced"}}}}]})");
+    server_.Start({"--proto", "proto/user.proto", (dir / "traced.json").string()});
+  }
+  static void TearDownTestSuite() { server_.Stop(); }
+  void SetUp() override { ASSERT_TRUE(server_.Ready()); }
+
+  RunResult Call(const std::vector<std::string>& headers) {
+    std::vector<std::string> args = {"call", "--proto", "proto/user.proto", "-d", "{}"};
+    args.insert(args.end(), headers.begin(), headers.end());
+    args.push_back(server_->address());
+    args.push_back("user.UserService/GetUser");
+    return RunUnderstudy(args);
+  }
+
+  static SharedServe server_;
+};
+
+SharedServe CallBinaryHeader::server_;
+
+TEST_F(CallBinaryHeader, SendsTheDecodedBytes) {
+  RunResult result = Call({"-H", "x-trace-bin: AQID"});
+  ASSERT_EQ(result.exit_code, 0) << Describe(result);
+  EXPECT_EQ(nlohmann::json::parse(result.out)["user"]["id"], "traced");
+  // Other bytes are another header value: the mock does not match them.
+  RunResult other = Call({"-H", "x-trace-bin: AQIE"});
+  EXPECT_EQ(other.exit_code, 1) << Describe(other);
+  EXPECT_THAT(other.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(CallBinaryHeader, InvalidBase64ExitsTwo) {
+  RunResult result = Call({"-H", "x-trace-bin: not base64!"});
+  EXPECT_EQ(result.exit_code, 2) << Describe(result);
+  EXPECT_EQ(result.out, "");
+  EXPECT_THAT(result.err, HasSubstr("x-trace-bin"));
+  EXPECT_THAT(result.err, HasSubstr("base64"));
+}
+
 }  // namespace
 }  // namespace understudy

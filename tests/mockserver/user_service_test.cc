@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -854,6 +856,70 @@ TEST_F(UserServiceTest, BidiClosedBeforeTheConversationEndsIsNotFound) {
   grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(), HasSubstr("look up two users over one stream"));
+}
+
+// FORMAT ("Choosing an interaction"): when the best interaction needs a client message first, the
+// first message chooses among every conversation whose first client step takes it, including one
+// that starts with server steps; that one then sends its server steps and takes the message.
+TEST(UserServiceBidiChoice, ServerFirstConversationTakesAMessageTheHigherClientFirstOneRefuses) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(::testing::TempDir()) / "understudy_user_service_test_bidi_choice";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "bidi.json") << R"({"interactions": [
+      {"name": "lookup", "method": "user.UserService/BidirectionalStream", "priority": 5,
+       "conversation": [{"client": {"action": "get"}}, {"server": {"message": "found"}}]},
+      {"name": "greeting", "method": "user.UserService/BidirectionalStream",
+       "conversation": [{"server": {"message": "hello"}}, {"client": {"action": "ping"}},
+                        {"server": {"message": "pong"}}]}]})";
+  auto serve =
+      testing::ServeProcess::Start({"--proto", "proto/user.proto", (dir / "bidi.json").string()});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  auto stub = user::UserService::NewStub(
+      grpc::CreateChannel((*serve)->address(), grpc::InsecureChannelCredentials()));
+  {
+    // "lookup" ranks first and wants "get": the server waits, and "ping" goes to "greeting".
+    grpc::ClientContext context;
+    Prepare(&context);
+    auto stream = stub->BidirectionalStream(&context);
+    user::BidirectionalResponse response;
+    ASSERT_TRUE(stream->Write(BidiRequest("r1", "ping", "")));
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.message(), "hello");
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.message(), "pong");
+    ASSERT_TRUE(stream->WritesDone());
+    EXPECT_FALSE(stream->Read(&response));
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  }
+  {
+    // A message "greeting" does not take goes to "lookup" as before.
+    grpc::ClientContext context;
+    Prepare(&context);
+    auto stream = stub->BidirectionalStream(&context);
+    user::BidirectionalResponse response;
+    ASSERT_TRUE(stream->Write(BidiRequest("r2", "get", "42")));
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.message(), "found");
+    ASSERT_TRUE(stream->WritesDone());
+    EXPECT_FALSE(stream->Read(&response));
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  }
+  {
+    // Neither takes "purge".
+    grpc::ClientContext context;
+    Prepare(&context);
+    auto stream = stub->BidirectionalStream(&context);
+    user::BidirectionalResponse response;
+    stream->Write(BidiRequest("r3", "purge", "42"));
+    EXPECT_FALSE(stream->Read(&response));
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  }
+  stub.reset();
+  EXPECT_EQ((*serve)->Stop(), 0) << (*serve)->err();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -187,6 +187,34 @@ TEST(InteractionLoader, TwoBadFilesFromDiskGiveTwoLines) {
   EXPECT_EQ(Lines(set.status()).size(), 2u) << set.status();
 }
 
+TEST(InteractionLoader, AMissingPathDoesNotHideTheProblemsOfTheOtherFiles) {
+  std::string missing =
+      (fs::path(::testing::TempDir()) / "understudy_loader_no_such_dir" / "nope.json").string();
+  std::string bad = SourcePath("tests/data/bad/unknown_field.json");
+  auto set =
+      InteractionSet::Load(UserSchema(), {missing, bad, SourcePath("contracts/user_service")});
+  ASSERT_FALSE(set.ok());
+  auto lines = Lines(set.status());
+  ASSERT_EQ(lines.size(), 2u) << set.status();
+  EXPECT_EQ(lines[0], missing + ": no such file or directory");
+  EXPECT_THAT(lines[1], ::testing::StartsWith(bad + ": /interactions/0/request/body/userid: "));
+  EXPECT_THAT(lines[1], HasSubstr("no field \"userid\" in user.GetUserRequest"));
+  // In either order.
+  auto reversed = InteractionSet::Load(UserSchema(), {bad, missing});
+  ASSERT_FALSE(reversed.ok());
+  EXPECT_THAT(std::string(reversed.status().message()), HasSubstr(missing + ": "));
+  EXPECT_THAT(std::string(reversed.status().message()), HasSubstr(bad + ": /interactions/0/"));
+}
+
+TEST(InteractionLoader, BinMetadataLiteralMustBeBase64) {
+  EXPECT_TRUE(LoadOne(R"({"name": "n", "method": "user.UserService/GetUser",
+      "request": {"metadata": {"x-trace-bin": "AQ"}}})")
+                  .ok());
+  EXPECT_EQ(ErrorOf(R"({"name": "n", "method": "user.UserService/GetUser",
+      "request": {"metadata": {"x-trace-bin": "not base64!"}}})"),
+            "test.json: /interactions/0/request/metadata/x-trace-bin: a -bin header takes base64");
+}
+
 TEST(InteractionLoader, ASetWithOneBadFileDoesNotLoad) {
   auto set = InteractionSet::Load(UserSchema(), {SourcePath("contracts/user_service"),
                                                  SourcePath("tests/data/bad/unknown_field.json")});

@@ -3,10 +3,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "src/interaction_set.h"
+#include "src/selector.h"
+#include "src/value.h"
 #include "tests/src/test_util.h"
 
 namespace understudy {
@@ -107,6 +114,34 @@ TEST(Matcher, RegexMatchesTimestampText) {
   EXPECT_FALSE(InvMatch(kItem, spec, R"({})"));
 }
 
+// A float field reads at float precision: 0.1f is "0.1", not 0.10000000149011612.
+TEST(Matcher, RegexSeesFloatAtFloatPrecision) {
+  const char* spec = R"({"dimensions": {"weightKg": {"$regex": "0\\.1"}}})";
+  EXPECT_TRUE(InvMatch(kItem, spec, R"({"dimensions": {"weightKg": 0.1}})"));
+  EXPECT_FALSE(InvMatch(kItem, spec, R"({"dimensions": {"weightKg": 0.2}})"));
+  EXPECT_TRUE(InvMatch(kItem, R"({"dimensions": {"weightKg": {"$regex": "3\\.14159"}}})",
+                       R"({"dimensions": {"weightKg": 3.14159}})"));
+}
+
+TEST(Matcher, TextOfFloatIsTheShortestFloatText) {
+  auto item = ParseMessage(*InventorySchema(), kItem,
+                           R"({"dimensions": {"weightKg": 0.1, "lengthCm": 0.1}})");
+  ASSERT_NE(item, nullptr);
+  const auto* dimensions_field = item->GetDescriptor()->FindFieldByName("dimensions");
+  const auto& dimensions = item->GetReflection()->GetMessage(*item, dimensions_field);
+  const auto* weight = dimensions.GetDescriptor()->FindFieldByName("weight_kg");
+  const auto* length = dimensions.GetDescriptor()->FindFieldByName("length_cm");
+  EXPECT_EQ(TextOf(Node::OfField(&dimensions, weight)), "0.1");
+  EXPECT_EQ(TextOf(Node::OfField(&dimensions, length)), "0.1");
+  EXPECT_EQ(FormatFloat(0.1f), "0.1");
+  EXPECT_EQ(FormatFloat(3.4028235e38f), "3.4028235e+38");
+  EXPECT_EQ(FormatFloat(16777217.0f), "16777216");
+  // Reads back as the same float.
+  for (float f : {0.1f, 1.0f / 3.0f, 1e-7f, 123456.789f}) {
+    EXPECT_EQ(std::strtof(FormatFloat(f).c_str(), nullptr), f) << FormatFloat(f);
+  }
+}
+
 // --- $type ----------------------------------------------------------------------------------
 
 TEST(Matcher, TypeString) {
@@ -184,6 +219,65 @@ TEST(Matcher, AbsentMatchesOnlyUnset) {
   EXPECT_FALSE(InvMatch(kItem, R"({"price": {"$absent": true}})", R"({"price": {}})"));
   EXPECT_TRUE(InvMatch(kItem, R"({"tags": {"$absent": true}})", R"({"tags": []})"));
   EXPECT_FALSE(InvMatch(kItem, R"({"tags": {"$absent": true}})", R"({"tags": ["a"]})"));
+}
+
+// SPEC/FORMAT: fields with presence must be set for any matcher but $any and $absent to match;
+// the default value of an unset oneof member is not something the client sent.
+TEST(Matcher, RegexRejectsUnsetOneofMember) {
+  // sku and barcode are the members of oneof "key": a request with barcode leaves sku unset.
+  EXPECT_FALSE(InvMatch(kGetItem, R"({"sku": {"$regex": ".*"}})", R"({"barcode": "5"})"));
+  EXPECT_FALSE(InvMatch(kGetItem, R"({"sku": {"$regex": ""}})", R"({})"));
+  EXPECT_THAT(
+      WhyNot(*InventorySchema(), kGetItem, R"({"sku": {"$regex": ".*"}})", R"({"barcode": "5"})"),
+      HasSubstr("unset"));
+  // Set to the empty string, the member is present.
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"sku": {"$regex": ".*"}})", R"({"sku": ""})"));
+  EXPECT_FALSE(InvMatch(kAdjust, R"({"note": {"$regex": ".*"}})", R"({"order": {}})"));
+}
+
+TEST(Matcher, TypeRejectsUnsetOneofMember) {
+  EXPECT_FALSE(InvMatch(kGetItem, R"({"sku": {"$type": "string"}})", R"({"barcode": "5"})"));
+  EXPECT_FALSE(InvMatch(kGetItem, R"({"barcode": {"$type": "integer"}})", R"({"sku": "A"})"));
+  EXPECT_FALSE(InvMatch(kGetItem, R"({"barcode": {"$type": "string"}})", R"({})"));
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"sku": {"$type": "string"}})", R"({"sku": ""})"));
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"barcode": {"$type": "integer"}})", R"({"barcode": "0"})"));
+}
+
+TEST(Matcher, ComparisonsRejectUnsetOneofMember) {
+  // An unset barcode reads as 0, which every one of these bounds would accept.
+  for (const char* spec : {R"({"barcode": {"$lt": 100}})", R"({"barcode": {"$lte": 0}})",
+                           R"({"barcode": {"$gte": 0}})", R"({"barcode": {"$gt": -1}})"}) {
+    EXPECT_FALSE(InvMatch(kGetItem, spec, R"({"sku": "A"})")) << spec;
+    EXPECT_FALSE(InvMatch(kGetItem, spec, R"({})")) << spec;
+    EXPECT_TRUE(InvMatch(kGetItem, spec, R"({"barcode": "0"})")) << spec;
+  }
+}
+
+TEST(Matcher, ContainsRejectsUnsetOneofMember) {
+  // Every string contains "", but an unset member is no string at all.
+  EXPECT_FALSE(InvMatch(kGetItem, R"({"sku": {"$contains": ""}})", R"({"barcode": "5"})"));
+  EXPECT_FALSE(InvMatch(kAdjust, R"({"note": {"$contains": ""}})", R"({})"));
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"sku": {"$contains": ""}})", R"({"sku": ""})"));
+  EXPECT_TRUE(InvMatch(kAdjust, R"({"note": {"$contains": "re"}})", R"({"note": "recount"})"));
+}
+
+TEST(Matcher, AnyAndAbsentAcceptUnsetOneofMember) {
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"sku": {"$any": true}})", R"({"barcode": "5"})"));
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"sku": {"$absent": true}})", R"({"barcode": "5"})"));
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"barcode": {"$any": true}})", R"({})"));
+  EXPECT_TRUE(InvMatch(kGetItem, R"({"barcode": {"$absent": true}})", R"({})"));
+}
+
+TEST(Matcher, MatchersRejectUnsetWrapper) {
+  // A wrapper field has presence: unset, it is not the empty string.
+  EXPECT_FALSE(InvMatch(kAdjust, R"({"operator": {"$regex": ".*"}})", R"({})"));
+  EXPECT_FALSE(InvMatch(kAdjust, R"({"operator": {"$type": "string"}})", R"({})"));
+  EXPECT_FALSE(InvMatch(kAdjust, R"({"operator": {"$contains": ""}})", R"({})"));
+  EXPECT_FALSE(InvMatch(kSearch, R"({"pageSize": {"$lte": 0}})", R"({})"));
+  EXPECT_TRUE(InvMatch(kAdjust, R"({"operator": {"$regex": ".*"}})", R"({"operator": ""})"));
+  EXPECT_TRUE(InvMatch(kSearch, R"({"pageSize": {"$lte": 0}})", R"({"pageSize": 0})"));
+  EXPECT_TRUE(InvMatch(kAdjust, R"({"operator": {"$any": true}})", R"({})"));
+  EXPECT_TRUE(InvMatch(kAdjust, R"({"operator": {"$absent": true}})", R"({})"));
 }
 
 // --- $contains ------------------------------------------------------------------------------
@@ -358,6 +452,65 @@ TEST(Matcher, EqOnAMessageComparesTheWholeMessage) {
   EXPECT_FALSE(InvMatch(kItem, spec, R"({"price": {"currencyCode": "EUR", "units": "5"}})"));
   EXPECT_TRUE(UserMatch(kGetUser, R"({"userId": {"$eq": "42"}})", R"({"userId": "42"})"));
   EXPECT_FALSE(UserMatch(kGetUser, R"({"userId": {"$eq": "42"}})", R"({"userId": "43"})"));
+}
+
+TEST(Matcher, ExactRejectsAnUnlistedFieldInANestedObject) {
+  const char* spec = R"({"$exact": {"sku": "A", "price": {"currencyCode": "EUR"}}})";
+  EXPECT_TRUE(InvMatch(kItem, spec, R"({"sku": "A", "price": {"currencyCode": "EUR"}})"));
+  EXPECT_EQ(WhyNot(*InventorySchema(), kItem, spec,
+                   R"({"sku": "A", "price": {"currencyCode": "EUR", "units": "5"}})"),
+            "/price: field \"units\" is set, but $exact does not list it");
+  // Deeper still: the elements of a repeated message field.
+  const char* orders = R"({"$exact": {"orders": [{"id": "o1"}]}})";
+  EXPECT_TRUE(UserMatch("user.User", orders, R"({"orders": [{"id": "o1"}]})"));
+  EXPECT_FALSE(UserMatch("user.User", orders, R"({"orders": [{"id": "o1", "status": "x"}]})"));
+}
+
+TEST(Matcher, ExactStillAppliesNestedMatchers) {
+  const char* spec = R"({"$exact": {"price": {"units": {"$gt": 0}}}})";
+  EXPECT_TRUE(InvMatch(kItem, spec, R"({"price": {"units": "5"}})"));
+  EXPECT_FALSE(InvMatch(kItem, spec, R"({"price": {"units": "0"}})"));
+  EXPECT_FALSE(InvMatch(kItem, spec, R"({"price": {"units": "5", "nanos": 1}})"));
+}
+
+TEST(Matcher, EqOnARepeatedMessageFieldComparesWholeElements) {
+  const char* spec = R"({"orders": {"$eq": [{"id": "o1"}, {"id": "o2"}]}})";
+  EXPECT_TRUE(UserMatch("user.User", spec, R"({"orders": [{"id": "o1"}, {"id": "o2"}]})"));
+  EXPECT_FALSE(UserMatch("user.User", spec,
+                         R"({"orders": [{"id": "o1"}, {"id": "o2", "status": "pending"}]})"));
+  EXPECT_FALSE(UserMatch("user.User", spec, R"({"orders": [{"id": "o2"}, {"id": "o1"}]})"));
+  // Nested messages of an element too.
+  const char* nested = R"({"orders": {"$eq": [{"id": "o1", "items": [{"name": "pen"}]}]}})";
+  EXPECT_TRUE(
+      UserMatch("user.User", nested, R"({"orders": [{"id": "o1", "items": [{"name": "pen"}]}]})"));
+  EXPECT_FALSE(
+      UserMatch("user.User", nested,
+                R"({"orders": [{"id": "o1", "items": [{"name": "pen", "quantity": 2}]}]})"));
+}
+
+TEST(Matcher, EqOnAMapComparesWholeValues) {
+  const char* spec = R"({"stockByWarehouse": {"$eq": {"ber-1": {"onHand": "3"}}}})";
+  EXPECT_TRUE(InvMatch(kItem, spec, R"({"stockByWarehouse": {"ber-1": {"onHand": "3"}}})"));
+  EXPECT_FALSE(InvMatch(kItem, spec,
+                        R"({"stockByWarehouse": {"ber-1": {"onHand": "3", "reserved": "1"}}})"));
+  EXPECT_FALSE(
+      InvMatch(kItem, spec, R"({"stockByWarehouse": {"ber-1": {"onHand": "3"}, "muc-2": {}}})"));
+}
+
+TEST(Matcher, EqTakesDollarKeysInsideLiterally) {
+  // Inside $eq an object with $ keys is a value: here the keys of a map in each element.
+  const char* spec = R"({"items": {"$eq": [{"sku": "A", "attributes": {"$ref": "x"}}]}})";
+  EXPECT_TRUE(InvMatch("inventory.v1.SearchItemsResponse", spec,
+                       R"({"items": [{"sku": "A", "attributes": {"$ref": "x"}}]})"));
+  EXPECT_FALSE(InvMatch("inventory.v1.SearchItemsResponse", spec,
+                        R"({"items": [{"sku": "A", "attributes": {"$ref": "y"}}]})"));
+  EXPECT_FALSE(InvMatch("inventory.v1.SearchItemsResponse", spec,
+                        R"({"items": [{"sku": "A", "attributes": {"$ref": "x", "b": "c"}}]})"));
+  // A matcher inside $eq is no matcher: for a string field it is a wrong value.
+  auto compiled = CompileSpec(*InventorySchema(), kSearch,
+                              json::parse(R"({"tags": {"$eq": [{"$regex": "a.*"}]}})"));
+  EXPECT_EQ(compiled.matcher, nullptr);
+  EXPECT_THAT(compiled.Errors(), HasSubstr("/body/tags/$eq/0"));
 }
 
 // --- literals -------------------------------------------------------------------------------
@@ -611,6 +764,127 @@ TEST(Matcher, NotIndexableUnlessATopLevelScalarLiteral) {
   auto tags = CompileSpec(*InventorySchema(), kItem, json::parse(R"({"tags": ["a"]})"));
   ASSERT_NE(tags.matcher, nullptr);
   EXPECT_FALSE(tags.matcher->IndexableField(&field, &key));
+}
+
+// --- enum aliases and proto3 optional (a schema written by the test) -------------------------
+
+namespace fs = std::filesystem;
+
+// probe.proto: an enum with aliases, proto3 `optional` fields and a unary method.
+std::shared_ptr<const Schema> ProbeSchema() {
+  static const auto* schema = new std::shared_ptr<const Schema>([] {
+    fs::path dir = fs::path(::testing::TempDir()) / "understudy_matcher_test_probe";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "probe.proto") << R"(syntax = "proto3";
+package probe;
+
+enum Level {
+  option allow_alias = true;
+  LEVEL_UNSPECIFIED = 0;
+  LEVEL_HIGH = 1;
+  LEVEL_URGENT = 1;
+  LEVEL_LOW = 2;
+}
+
+message Probe {
+  Level level = 1;
+  optional string note = 2;
+  optional int32 count = 3;
+}
+
+message ProbeReply {
+  string text = 1;
+}
+
+service Probes {
+  rpc Check(Probe) returns (ProbeReply);
+}
+)";
+    SchemaOptions options;
+    options.proto_files = {(dir / "probe.proto").string()};
+    auto loaded = Schema::Load(options);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return loaded.ok() ? std::shared_ptr<const Schema>(std::move(*loaded)) : nullptr;
+  }());
+  return *schema;
+}
+
+::testing::AssertionResult ProbeMatch(const std::string& spec, const std::string& request) {
+  auto schema = ProbeSchema();
+  if (schema == nullptr) return ::testing::AssertionFailure() << "probe.proto did not load";
+  return MatchesIn(*schema, "probe.Probe", spec, request);
+}
+
+TEST(Matcher, EnumAliasLiteralMatchesTheAliasedNumber) {
+  // A request with 1 reads back as LEVEL_HIGH, the first name of 1; LEVEL_URGENT names it too.
+  for (const char* request :
+       {R"({"level": 1})", R"({"level": "LEVEL_HIGH"})", R"({"level": "LEVEL_URGENT"})"}) {
+    EXPECT_TRUE(ProbeMatch(R"({"level": "LEVEL_URGENT"})", request)) << request;
+    EXPECT_TRUE(ProbeMatch(R"({"level": "LEVEL_HIGH"})", request)) << request;
+    EXPECT_TRUE(ProbeMatch(R"({"level": {"$oneOf": ["LEVEL_URGENT", "LEVEL_LOW"]}})", request))
+        << request;
+  }
+  EXPECT_FALSE(ProbeMatch(R"({"level": "LEVEL_URGENT"})", R"({"level": "LEVEL_LOW"})"));
+  EXPECT_FALSE(ProbeMatch(R"({"level": "LEVEL_URGENT"})", R"({})"));
+}
+
+TEST(Matcher, EnumAliasLiteralHasTheIndexKeyOfItsNumber) {
+  ASSERT_NE(ProbeSchema(), nullptr);
+  ExpectIndexKeyAgrees(*ProbeSchema(), "probe.Probe", R"({"level": "LEVEL_URGENT"})",
+                       R"({"level": 1})", R"({"level": 2})");
+}
+
+TEST(Matcher, IndexFindsAnEnumAliasLiteral) {
+  auto schema = ProbeSchema();
+  ASSERT_NE(schema, nullptr);
+  auto interaction = [](const std::string& name, const std::string& body) {
+    return absl::StrCat(R"({"name": ")", name, R"(", "method": "probe.Probes/Check", )",
+                        R"("request": {"body": )", body, "}}");
+  };
+  std::string all = absl::StrCat(interaction("urgent", R"({"level": "LEVEL_URGENT"})"), ",",
+                                 interaction("low", R"({"level": "LEVEL_LOW"})"));
+  for (int i = 0; i < 10; ++i) {
+    absl::StrAppend(&all, ",",
+                    interaction(absl::StrCat("pad", i),
+                                absl::StrCat(R"({"level": "LEVEL_LOW", "note": "pad)", i, "\"}")));
+  }
+  auto set = InteractionSet::LoadSources(
+      schema, {{"probe.json", absl::StrCat(R"({"interactions": [)", all, "]}")}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  const auto* method = schema->FindMethod("probe.Probes/Check");
+  ASSERT_NE(method, nullptr);
+  const MethodInteractions* m = (*set)->ForMethod(method);
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->indexes.size(), 1u);  // the index is in use, on "level"
+  EXPECT_EQ(m->indexes[0].field->name(), "level");
+  for (const char* body : {R"({"level": 1})", R"({"level": "LEVEL_URGENT"})"}) {
+    auto request = ParseMessage(*schema, "probe.Probe", body);
+    MetadataView metadata;
+    Request call;
+    call.metadata = &metadata;
+    call.body = request.get();
+    std::string miss;
+    const Interaction* chosen = Select(**set, method, call, SelectStage::kWhole, &miss);
+    ASSERT_NE(chosen, nullptr) << body << ": " << miss;
+    EXPECT_EQ(chosen->name, "urgent") << body;
+  }
+}
+
+TEST(Matcher, MatchersRejectUnsetOptionalFields) {
+  EXPECT_FALSE(ProbeMatch(R"({"note": {"$regex": ".*"}})", R"({})"));
+  EXPECT_FALSE(ProbeMatch(R"({"note": {"$type": "string"}})", R"({})"));
+  EXPECT_FALSE(ProbeMatch(R"({"note": {"$contains": ""}})", R"({})"));
+  EXPECT_FALSE(ProbeMatch(R"({"count": {"$lte": 0}})", R"({})"));
+  EXPECT_FALSE(ProbeMatch(R"({"count": {"$type": "integer"}})", R"({})"));
+  EXPECT_TRUE(ProbeMatch(R"({"note": {"$any": true}})", R"({})"));
+  EXPECT_TRUE(ProbeMatch(R"({"count": {"$absent": true}})", R"({})"));
+  // Set to their defaults, they are present.
+  EXPECT_TRUE(ProbeMatch(R"({"note": {"$regex": ".*"}})", R"({"note": ""})"));
+  EXPECT_TRUE(ProbeMatch(R"({"note": {"$contains": ""}})", R"({"note": ""})"));
+  EXPECT_TRUE(ProbeMatch(R"({"count": {"$lte": 0}})", R"({"count": 0})"));
+  EXPECT_TRUE(ProbeMatch(R"({"count": {"$type": "integer"}})", R"({"count": 0})"));
+  EXPECT_FALSE(ProbeMatch(R"({"count": {"$absent": true}})", R"({"count": 0})"));
 }
 
 // --- compile errors -------------------------------------------------------------------------

@@ -384,6 +384,38 @@ TEST(ResponseMetadata, BinValuesAreDecodedFromBase64) {
   EXPECT_EQ(f.diagnostics.items()[0].pointer, "/response/trailers/x-bad-bin");
 }
 
+TEST(ResponseMetadata, BinValuesAreBytesNotTemplates) {
+  // base64 of "{{request.body.userId}}" and of "a{{b\0": bytes that merely look like templates.
+  Fixture f(UserSchema(), "user.GetUserRequest");
+  auto entries = CompileMetadata(
+      json::parse(
+          R"({"x-quoted-bin": "e3tyZXF1ZXN0LmJvZHkudXNlcklkfX0=", "x-open-bin": "YXt7YgA="})"),
+      f.context, "/response/headers");
+  ASSERT_TRUE(f.diagnostics.empty()) << f.diagnostics.ToStatus();
+  ASSERT_EQ(entries.size(), 2u);
+  auto request = ParseMessage(*f.schema, "user.GetUserRequest", R"({"userId": "9"})");
+  for (const auto& e : entries) {
+    EXPECT_TRUE(e.value.IsLiteral()) << e.key;
+    EXPECT_EQ(
+        e.value.Render(RequestWith(request.get())),
+        e.key == "x-quoted-bin" ? std::string("{{request.body.userId}}") : std::string("a{{b\0", 5))
+        << e.key;
+  }
+}
+
+TEST(ResponseMetadata, BinValuesTakeUnpaddedAndUrlSafeBase64) {
+  Fixture f(UserSchema(), "user.GetUserRequest");
+  auto entries = CompileMetadata(json::parse(R"({"x-a-bin": "AQ", "x-b-bin": "-_8"})"), f.context,
+                                 "/response/trailers");
+  ASSERT_TRUE(f.diagnostics.empty()) << f.diagnostics.ToStatus();
+  ASSERT_EQ(entries.size(), 2u);
+  for (const auto& e : entries) {
+    EXPECT_EQ(e.value.Render(Request{}),
+              e.key == "x-a-bin" ? std::string("\x01", 1) : std::string("\xfb\xff", 2))
+        << e.key;
+  }
+}
+
 TEST(ResponseMetadata, IllegalHeaderNamesAreRejected) {
   Fixture f(UserSchema(), "user.GetUserRequest");
   auto entries = CompileMetadata(json::parse(R"({

@@ -181,6 +181,42 @@ TEST(Selector, BinaryMetadataMatchesItsBase64Form) {
             "");
 }
 
+TEST(Selector, BinaryMetadataLiteralMayOmitPadding) {
+  // FORMAT: -bin values are base64, padded or not; "AQ" and "AQ==" both name the byte 0x01.
+  for (const char* literal : {"AQ", "AQ=="}) {
+    Calls calls(absl::StrCat(R"({"name": "traced", "method": "user.UserService/GetUser",
+                                 "request": {"metadata": {"x-trace-bin": ")",
+                             literal, R"("}}})"));
+    ASSERT_TRUE(calls.loaded()) << literal;
+    EXPECT_EQ(calls.Unary("user.UserService/GetUser", "{}",
+                          {{"x-trace-bin", absl::string_view("\x01", 1)}}),
+              "traced")
+        << literal << ": " << calls.miss();
+    EXPECT_EQ(calls.Unary("user.UserService/GetUser", "{}",
+                          {{"x-trace-bin", absl::string_view("\x02", 1)}}),
+              "")
+        << literal;
+  }
+  // The URL-safe alphabet without padding, as for bytes fields: "-_8" is "+/8=", 0xfb 0xff.
+  Calls url_safe(R"({"name": "url safe", "method": "user.UserService/GetUser",
+                     "request": {"metadata": {"x-trace-bin": "-_8"}}})");
+  ASSERT_TRUE(url_safe.loaded());
+  EXPECT_EQ(url_safe.Unary("user.UserService/GetUser", "{}",
+                           {{"x-trace-bin", absl::string_view("\xfb\xff", 2)}}),
+            "url safe")
+      << url_safe.miss();
+}
+
+TEST(Selector, BinaryMetadataMatchersSeePaddedBase64) {
+  Calls calls(R"({"name": "regex", "method": "user.UserService/GetUser",
+                  "request": {"metadata": {"x-trace-bin": {"$regex": "AQ=="}}}})");
+  ASSERT_TRUE(calls.loaded());
+  EXPECT_EQ(calls.Unary("user.UserService/GetUser", "{}",
+                        {{"x-trace-bin", absl::string_view("\x01", 1)}}),
+            "regex")
+      << calls.miss();
+}
+
 TEST(Selector, AnyMetadataMayBeMissing) {
   Calls calls(R"({"name": "optional", "method": "user.UserService/GetUser",
                   "request": {"metadata": {"x-trace": {"$any": true}}}})");
@@ -300,6 +336,57 @@ TEST(Selector, BidiFirstMessageMatchesTheFirstClientStep) {
   EXPECT_EQ(calls.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "get", "userId": "x"})"), "");
   EXPECT_THAT(calls.miss(), HasSubstr("user.UserService/BidirectionalStream"));
   EXPECT_THAT(calls.miss(), HasSubstr("conversation/0/client"));
+}
+
+// FORMAT: the first client message chooses, in rank order, among the interactions whose first
+// client step (wherever it stands) matches it: a server-first conversation ranked below a
+// client-first one that does not take the message still gets the call.
+TEST(Selector, BidiFirstMessageMayChooseAServerFirstConversation) {
+  Calls calls(absl::StrCat(kClientGet, ",", kServerFirst));
+  ASSERT_TRUE(calls.loaded());
+  // "client get" ranks higher (more specific), so the call waits for the first message.
+  EXPECT_EQ(calls.Bidi(SelectStage::kBidiStart), "");
+  EXPECT_EQ(calls.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "ping"})"), "server first")
+      << calls.miss();
+  EXPECT_EQ(calls.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "get", "userId": "7"})"),
+            "client get");
+  // A conversation without client steps takes any first message.
+  Calls silent(absl::StrCat(kClientGet, ",",
+                            R"({"name": "silent", "method": "user.UserService/BidirectionalStream",
+                                "conversation": [{"server": {"message": "bye"}}]})"));
+  ASSERT_TRUE(silent.loaded());
+  EXPECT_EQ(silent.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "ping"})"), "silent")
+      << silent.miss();
+}
+
+TEST(Selector, BidiFirstMessageRanksClientFirstAndServerFirstTogether) {
+  // Both take {"action": "ping"}; the priority decides, whoever speaks first.
+  std::string urgent_server = kServerFirst;
+  urgent_server.insert(1, R"("priority": 1, )");
+  std::string low_server = kServerFirst;
+  low_server.insert(1, R"("priority": -1, )");
+  Calls server_wins(absl::StrCat(kClientFirst, ",", urgent_server));
+  ASSERT_TRUE(server_wins.loaded());
+  EXPECT_EQ(server_wins.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "ping"})"),
+            "server first");
+  Calls client_wins(absl::StrCat(low_server, ",", kClientFirst));
+  ASSERT_TRUE(client_wins.loaded());
+  EXPECT_EQ(client_wins.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "ping"})"),
+            "client first");
+  EXPECT_EQ(client_wins.set().interactions()[0]->served.load(), 0);
+}
+
+TEST(Selector, BidiFirstMessageSkipsAServerFirstConversationItDoesNotMatch) {
+  Calls calls(absl::StrCat(kServerFirst, ",", kClientGet));
+  ASSERT_TRUE(calls.loaded());
+  EXPECT_EQ(calls.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "get", "userId": "1"})"),
+            "client get");
+  EXPECT_EQ(calls.set().interactions()[0]->served.load(), 0);
+  Calls only_server_first(kServerFirst);
+  ASSERT_TRUE(only_server_first.loaded());
+  EXPECT_EQ(only_server_first.Bidi(SelectStage::kBidiFirstMessage, R"({"action": "get"})"), "");
+  EXPECT_THAT(only_server_first.miss(), HasSubstr("conversation/1/client"));
+  EXPECT_THAT(only_server_first.miss(), HasSubstr("expected \"ping\", got \"get\""));
 }
 
 TEST(Selector, BidiWithoutClientMessages) {

@@ -125,6 +125,31 @@ TEST(Template, UnknownFieldIsACompileError) {
               HasSubstr("inventory.v1.Money"));
 }
 
+TEST(Template, AWholeMessageIsACompileErrorNamingIt) {
+  const auto& inventory = *InventorySchema();
+  std::string error =
+      CompileError(inventory, "inventory.v1.SyncRequest", "{{request.body.upsert}}");
+  EXPECT_THAT(error, HasSubstr("\"upsert\""));
+  EXPECT_THAT(error, HasSubstr("inventory.v1.Item message"));
+  EXPECT_THAT(CompileError(inventory, "inventory.v1.SyncRequest", "{{request.body.upsert.price}}"),
+              HasSubstr("inventory.v1.Money"));
+  EXPECT_THAT(CompileError(inventory, "inventory.v1.SyncRequest",
+                           "{{request.body.upsert.stockByWarehouse.ber-1}}"),
+              HasSubstr("inventory.v1.WarehouseStock"));
+  EXPECT_THAT(CompileError(*UserSchema(), "user.GetUserResponse", "{{request.body.user.orders.0}}"),
+              HasSubstr("user.Order"));
+  EXPECT_THAT(CompileError(inventory, "inventory.v1.StockAdjustment", "{{request.stream.0.order}}"),
+              HasSubstr("inventory.v1.OrderRef"));
+  // Well-known types print as values and may be quoted whole.
+  EXPECT_EQ(Render(inventory, "inventory.v1.SyncRequest", "{{request.body.upsert.updatedAt}}",
+                   R"({"upsert": {"updatedAt": "2024-01-15T10:30:00Z"}})"),
+            "2024-01-15T10:30:00Z");
+  EXPECT_EQ(
+      Render(inventory, "inventory.v1.SyncRequest", "{{request.body.upsert.reorderThreshold}}",
+             R"({"upsert": {"reorderThreshold": 5}})"),
+      "5");
+}
+
 TEST(Template, MalformedExpressionsAreCompileErrors) {
   const auto& schema = *UserSchema();
   EXPECT_THAT(CompileError(schema, "user.GetUserRequest", "{{request.body.userId"),
