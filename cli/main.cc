@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/call_client.h"
+#include "mockserver/file_watcher.h"
 #include "mockserver/mock_server.h"
 #include "src/interaction_set.h"
 #include "src/response.h"
@@ -48,8 +49,22 @@ absl::StatusOr<std::shared_ptr<understudy::Schema>> LoadSchema(const SchemaOptio
   return std::shared_ptr<understudy::Schema>(std::move(*schema));
 }
 
+// `serve --watch`: reloads `paths` into `server` and says on stderr what it now serves.
+void ReloadAndReport(understudy::MockServer* server, const std::vector<std::string>& paths) {
+  absl::Status status = server->Reload(paths);
+  size_t serving = server->interactions()->interactions().size();
+  if (!status.ok()) {
+    PrintProblems(status);
+    std::cerr << "reload failed: still serving the previous " << serving << " interactions\n";
+    return;
+  }
+  auto files = understudy::InteractionSet::ListFiles(paths);
+  std::cerr << "reloaded: " << serving << " interactions from " << (files.ok() ? files->size() : 0)
+            << " files\n";
+}
+
 int RunServe(const SchemaOptions& schema_options, const std::string& listen,
-             const std::vector<std::string>& paths, int grace_ms) {
+             const std::vector<std::string>& paths, int grace_ms, bool watch) {
   // Signals are taken by sigwait below, not by whichever thread gRPC happens to run.
   sigset_t signals;
   sigemptyset(&signals);
@@ -66,11 +81,23 @@ int RunServe(const SchemaOptions& schema_options, const std::string& listen,
     PrintProblems(server.status());
     return kExitCannotRun;
   }
+  // Watching starts before `listening on`, so no change made after that line is missed.
+  std::unique_ptr<understudy::FileWatcher> watcher;
+  if (watch) {
+    auto started = understudy::FileWatcher::Start(
+        paths, [server = server->get(), &paths] { ReloadAndReport(server, paths); });
+    if (!started.ok()) {
+      std::cerr << "--watch: " << started.status().message() << "\n";
+      return kExitCannotRun;
+    }
+    watcher = std::move(*started);
+  }
   std::cout << "listening on " << (*server)->address() << std::endl;
   int signal = 0;
   sigwait(&signals, &signal);
   std::cerr << "received " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << ", finishing calls in flight\n";
+  if (watcher != nullptr) watcher->Stop();
   (*server)->Shutdown(std::chrono::milliseconds(grace_ms));
   (*server)->Wait();
   return kExitOk;
@@ -151,6 +178,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--grace-ms", grace_ms, "on SIGINT/SIGTERM, how long calls in flight may take")
       ->capture_default_str();
+  bool watch = false;
+  serve->add_flag("--watch", watch,
+                  "reload the interactions when files under the paths change; a change with a "
+                  "problem is reported and the previous interactions keep serving");
   serve->add_option("paths", paths, "interaction files or directories")->required();
 
   CLI::App* check = app.add_subcommand("check", "validate interaction files against the schema");
@@ -179,7 +210,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitCannotRun;
   }
-  if (*serve) return RunServe(schema, listen, paths, grace_ms);
+  if (*serve) return RunServe(schema, listen, paths, grace_ms, watch);
   if (*check) return RunCheck(schema, paths);
   return RunCall(schema, call_options, headers);
 }

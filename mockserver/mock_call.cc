@@ -21,7 +21,9 @@ MockCall::MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<
       request_prototype_(request_prototype),
       observer_(observer),
       service_(service),
-      kind_(method != nullptr ? KindOf(method) : RpcKind::kUnary) {
+      kind_(method != nullptr ? KindOf(method) : RpcKind::kUnary),
+      start_(observer != nullptr ? std::chrono::system_clock::now()
+                                 : std::chrono::system_clock::time_point()) {
   const auto& client_metadata = context_->client_metadata();
   metadata_.reserve(client_metadata.size());
   for (const auto& [key, value] : client_metadata) {
@@ -70,6 +72,7 @@ bool MockCall::Decode(const pb::Message** out) {
     return false;
   }
   requests_.push_back(std::move(message));
+  if (observer_ != nullptr) received_.push_back(std::chrono::system_clock::now());
   *out = requests_.back().get();
   return true;
 }
@@ -99,10 +102,9 @@ void MockCall::OnReadDone(bool ok) {
         if (chosen_ == nullptr) {
           Choose(SelectStage::kBidiNoMessage);
         } else {
-          FinishWith(grpc::Status(
-              grpc::StatusCode::NOT_FOUND,
-              absl::StrCat("the client closed its stream, but ", chosen_->Label(),
-                           " expects a client message at ", chosen_->conversation[step_].pointer)));
+          miss_ = absl::StrCat("the client closed its stream, but ", chosen_->Label(),
+                               " expects a client message at ", chosen_->conversation[step_].pointer);
+          FinishWith(grpc::Status(grpc::StatusCode::NOT_FOUND, miss_));
         }
         return;
     }
@@ -180,10 +182,10 @@ void MockCall::Converse() {
     }
     std::string why;
     if (!MatchStep(conversation[step_], *requests_[consumed_], &why)) {
-      FinishWith(grpc::Status(
-          grpc::StatusCode::NOT_FOUND,
-          absl::StrCat("client message ", consumed_, " does not match ", chosen_->Label(), " at ",
-                       conversation[step_].pointer, "/client", why.empty() ? "" : ": ", why)));
+      miss_ = absl::StrCat("client message ", consumed_, " does not match ", chosen_->Label(),
+                           " at ", conversation[step_].pointer, "/client", why.empty() ? "" : ": ",
+                           why);
+      FinishWith(grpc::Status(grpc::StatusCode::NOT_FOUND, miss_));
       return;
     }
     ++consumed_;
@@ -212,6 +214,7 @@ void MockCall::WriteMessage(const ServerMessage& message) {
   }
   grpc::Slice slice(*bytes);
   out_ = grpc::ByteBuffer(&slice, 1);
+  ++messages_sent_;
   const bool last = kind_ == RpcKind::kBidiStreaming
                         ? step_ + 1 == chosen_->conversation.size()
                         : next_message_ + 1 == chosen_->messages.size();
@@ -305,8 +308,10 @@ void MockCall::FinishWith(const grpc::Status& status, const grpc::ByteBuffer* la
     finished_ = true;
   }
   if (observer_ != nullptr) {
-    CallObserver::Record record{context_->method(), &metadata_, &requests_, chosen_, miss_,
-                                status.error_code(), status.error_message()};
+    CallObserver::Record record{context_->method(), &metadata_,          &requests_,
+                                &received_,         chosen_,             miss_,
+                                status.error_code(), status.error_message(), start_,
+                                messages_sent_};
     observer_->OnCallDone(record);
   }
   if (last_message != nullptr) {

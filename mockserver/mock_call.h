@@ -9,6 +9,7 @@
 #ifndef UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_
 #define UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,11 +32,16 @@ class CallObserver {
   struct Record {
     std::string method;  // "/pkg.Service/Method"
     const MetadataView* metadata;
-    const std::vector<std::unique_ptr<google::protobuf::Message>>* requests;
-    const Interaction* interaction;  // null on a miss
-    std::string miss;                // why nothing matched
+    // Every request message, in arrival order. The call no longer reads them once it finishes,
+    // so an observer may move them out (the journal does, to keep them without a copy).
+    std::vector<std::unique_ptr<google::protobuf::Message>>* requests;
+    const std::vector<std::chrono::system_clock::time_point>* received;  // one per request
+    const Interaction* interaction;  // the one chosen; null when none was
+    std::string miss;                // why nothing matched (or the conversation diverged)
     grpc::StatusCode code;
     std::string message;
+    std::chrono::system_clock::time_point start;  // when the call arrived
+    int64_t messages_sent;                         // response messages written
   };
   virtual void OnCallDone(const Record& record) = 0;
 };
@@ -89,6 +95,9 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer in_;
   grpc::ByteBuffer out_;
   std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
+  std::vector<std::chrono::system_clock::time_point> received_;  // kept only with an observer
+  const std::chrono::system_clock::time_point start_;
+  int64_t messages_sent_ = 0;
   const Interaction* chosen_ = nullptr;
   std::string miss_;
   size_t next_message_ = 0;  // unary/server streaming: next entry of chosen_->messages

@@ -1,8 +1,6 @@
 #include "mockserver/mock_server.h"
 
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -11,6 +9,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "mockserver/live_interactions.h"
 #include "mockserver/mock_service.h"
 #include "mockserver/reflection_service.h"
 
@@ -18,9 +17,12 @@ namespace understudy {
 
 struct MockServer::Impl {
   std::shared_ptr<const Schema> schema;
+  std::unique_ptr<Journal> journal;  // null when off
   std::unique_ptr<MockService> mock;
+  std::unique_ptr<LiveInteractions> live;
   std::vector<std::unique_ptr<grpc::Service>> reflection;
   std::unique_ptr<grpc::Server> server;
+  bool in_process = false;
   std::once_flag shutdown_once;
 };
 
@@ -32,57 +34,61 @@ std::string HostOf(const std::string& listen) {
   return colon == std::string::npos ? listen : listen.substr(0, colon);
 }
 
+absl::StatusOr<std::shared_ptr<const Schema>> LoadSchema(const MockServerOptions& options) {
+  if (options.prebuilt_schema != nullptr) return options.prebuilt_schema;
+  if (options.descriptor_pool != nullptr) {
+    if (options.pool_files.empty()) {
+      return absl::InvalidArgumentError("descriptor_pool: name the files to mock in pool_files");
+    }
+    auto schema = Schema::FromPool(options.descriptor_pool, options.pool_files);
+    if (!schema.ok()) return schema.status();
+    return std::shared_ptr<const Schema>(std::move(*schema));
+  }
+  auto schema = Schema::Load(options.schema);
+  if (!schema.ok()) return schema.status();
+  return std::shared_ptr<const Schema>(std::move(*schema));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOptions& options) {
   std::unique_ptr<MockServer> out(new MockServer());
   out->impl_ = std::make_unique<Impl>();
   Impl& impl = *out->impl_;
-  impl.schema = options.prebuilt_schema;
-  if (impl.schema == nullptr) {
-    auto schema = Schema::Load(options.schema);
-    if (!schema.ok()) return schema.status();
-    impl.schema = std::move(*schema);
-  }
+  auto schema = LoadSchema(options);
+  if (!schema.ok()) return schema.status();
+  impl.schema = std::move(*schema);
 
-  std::vector<InteractionSet::Source> sources;
-  auto files = InteractionSet::ListFiles(options.interaction_paths);
-  if (!files.ok()) return files.status();
-  absl::StatusOr<std::shared_ptr<InteractionSet>> set;
-  if (options.interaction_json.empty()) {
-    set = InteractionSet::Load(impl.schema, options.interaction_paths);
-  } else {
-    // Inline JSON joins the files: read the files through Load's reader, then add the texts.
-    set = InteractionSet::Load(impl.schema, options.interaction_paths);
-    if (set.ok()) {
-      for (size_t i = 0; i < options.interaction_json.size(); ++i) {
-        sources.push_back({absl::StrCat("<inline ", i, ">"), options.interaction_json[i]});
-      }
-      std::vector<InteractionSet::Source> all;
-      for (const auto& file : *files) {
-        std::ifstream in(file, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        all.push_back({file, text.str()});
-      }
-      all.insert(all.end(), sources.begin(), sources.end());
-      set = InteractionSet::LoadSources(impl.schema, all);
-    }
+  std::vector<InteractionSet::Source> inline_sources;
+  for (size_t i = 0; i < options.interaction_json.size(); ++i) {
+    inline_sources.push_back({absl::StrCat("<inline ", i, ">"), options.interaction_json[i]});
   }
+  auto set = InteractionSet::Load(impl.schema, options.interaction_paths, inline_sources);
   if (!set.ok()) return set.status();
 
-  impl.mock = std::make_unique<MockService>(*set, options.observer);
+  CallObserver* observer = options.observer;
+  if (options.journal_size > 0) {
+    impl.journal = std::make_unique<Journal>(impl.schema, options.journal_size, options.observer);
+    observer = impl.journal.get();
+  }
+  impl.mock = std::make_unique<MockService>(*set, observer);
+  impl.live = std::make_unique<LiveInteractions>(impl.schema, impl.mock.get(),
+                                                 options.interaction_paths,
+                                                 std::move(inline_sources), **set);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  impl.in_process = options.listen.empty();
+  if (!impl.in_process) {
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  }
   if (options.reflection) {
     impl.reflection = MakeReflectionServices(impl.schema, {"grpc.health.v1.Health"});
     for (auto& service : impl.reflection) builder.RegisterService(service.get());
   }
   builder.RegisterCallbackGenericService(impl.mock.get());
   impl.server = builder.BuildAndStart();
-  if (impl.server == nullptr || port == 0) {
+  if (impl.server == nullptr || (!impl.in_process && port == 0)) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   auto* health = impl.server->GetHealthCheckService();
@@ -92,26 +98,66 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
       health->SetServingStatus(service->full_name(), true);
     }
   }
-  out->port_ = port;
-  out->address_ = absl::StrCat(HostOf(options.listen), ":", port);
+  if (!impl.in_process) {
+    out->port_ = port;
+    out->address_ = absl::StrCat(HostOf(options.listen), ":", port);
+  }
   return out;
 }
 
 MockServer::~MockServer() { Shutdown(); }
 
 std::shared_ptr<grpc::Channel> MockServer::Channel() const {
+  if (impl_->in_process) return impl_->server->InProcessChannel(grpc::ChannelArguments());
   return grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
 }
+
+const Schema& MockServer::schema() const { return *impl_->schema; }
 
 std::shared_ptr<const InteractionSet> MockServer::interactions() const {
   return impl_->mock->current();
 }
 
+absl::Status MockServer::Add(absl::string_view json) { return impl_->live->Add(json); }
+
+absl::Status MockServer::AddFile(const std::string& path) { return impl_->live->AddFile(path); }
+
+absl::Status MockServer::Remove(const std::string& name) { return impl_->live->Remove(name); }
+
+void MockServer::Reset() {
+  impl_->live->Reset();
+  ClearJournal();
+}
+
 absl::Status MockServer::Reload(const std::vector<std::string>& paths) {
-  auto set = InteractionSet::Load(impl_->schema, paths);
-  if (!set.ok()) return set.status();
-  impl_->mock->Swap(*set);
-  return absl::OkStatus();
+  return impl_->live->Reload(paths);
+}
+
+absl::Status MockServer::Reload() { return impl_->live->Reload(); }
+
+std::string MockServer::ScenarioState(const std::string& scenario) const {
+  return impl_->live->ScenarioState(scenario);
+}
+
+void MockServer::SetScenarioState(const std::string& scenario, const std::string& state) {
+  impl_->live->SetScenarioState(scenario, state);
+}
+
+std::vector<RecordedCall> MockServer::Calls() const {
+  return impl_->journal == nullptr ? std::vector<RecordedCall>() : impl_->journal->Calls();
+}
+
+std::vector<RecordedCall> MockServer::Calls(absl::string_view method) const {
+  return impl_->journal == nullptr ? std::vector<RecordedCall>() : impl_->journal->Calls(method);
+}
+
+std::vector<RecordedCall> MockServer::UnmatchedCalls() const {
+  return impl_->journal == nullptr ? std::vector<RecordedCall>()
+                                   : impl_->journal->UnmatchedCalls();
+}
+
+void MockServer::ClearJournal() {
+  if (impl_->journal != nullptr) impl_->journal->Clear();
 }
 
 void MockServer::Shutdown(std::chrono::milliseconds grace) {

@@ -1,4 +1,5 @@
-// MockServer: a running mock of any gRPC service, from .proto files and interaction files.
+// MockServer: a running mock of any gRPC service, from .proto files and interaction files,
+// embeddable in a test.
 //
 //   understudy::MockServerOptions options;
 //   options.schema.proto_files = {"proto/user.proto"};
@@ -7,12 +8,29 @@
 //   ASSERT_TRUE(mock.ok()) << mock.status();
 //   auto stub = user::UserService::NewStub((*mock)->Channel());
 //
-// The server listens on `listen` (loopback, an ephemeral port by default) and serves the mocked
-// services, gRPC server reflection (v1 and v1alpha, from the run-time schema) and the standard
-// health service. Start fails — and nothing listens — when the schema or any interaction file has
-// a problem; the status lists every problem.
+//   // Stub while it serves: validated as a file is; an invalid one is refused, nothing changes.
+//   ASSERT_TRUE((*mock)->Add(R"({"name": "slow user", "method": "user.UserService/GetUser",
+//                                "priority": 1, "request": {"body": {"userId": "7"}},
+//                                "response": {"delayMs": 500, "body": {}}})").ok());
+//   ... the code under test calls the mock ...
+//   EXPECT_THAT((*mock)->Calls("user.UserService/GetUser"), SizeIs(2));   // see testing.h
 //
-// Thread safety: all methods may be called from any thread.
+// The schema comes from .proto files (`schema`), a loaded Schema (`prebuilt_schema`) or a
+// descriptor pool the caller owns, e.g. the generated one:
+//
+//   options.descriptor_pool = google::protobuf::DescriptorPool::generated_pool();
+//   options.pool_files = {user::GetUserRequest::descriptor()->file()->name()};
+//
+// The server listens on `listen` (loopback, an ephemeral port by default) — or, with `listen`
+// empty, nowhere: Channel() is then an in-process channel. It serves the mocked services, gRPC
+// server reflection (v1 and v1alpha, from the run-time schema) and the standard health service.
+// Start fails — and nothing listens — when the schema or any interaction file has a problem; the
+// status lists every problem.
+//
+// Every call is recorded in a journal (mockserver/journal.h): the most recent `journal_size`
+// calls are kept. See mockserver/testing.h for gmock matchers over them.
+//
+// Thread safety: all methods may be called from any thread, while calls are being served.
 #ifndef UNDERSTUDY_MOCKSERVER_MOCK_SERVER_H_
 #define UNDERSTUDY_MOCKSERVER_MOCK_SERVER_H_
 
@@ -25,6 +43,8 @@
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "mockserver/journal.h"
 #include "mockserver/mock_call.h"
 #include "src/interaction_set.h"
 #include "src/schema.h"
@@ -32,12 +52,19 @@
 namespace understudy {
 
 struct MockServerOptions {
-  SchemaOptions schema;  // ignored when `prebuilt_schema` is set
+  // The schema: the first of these that is set is used.
   std::shared_ptr<const Schema> prebuilt_schema;
+  // A pool the caller owns (must outlive the server), and the files of it whose services are
+  // mocked, by name (e.g. "user.proto"); at least one.
+  const google::protobuf::DescriptorPool* descriptor_pool = nullptr;
+  std::vector<std::string> pool_files;
+  SchemaOptions schema;  // .proto files and descriptor sets
+
   std::vector<std::string> interaction_paths;  // files and directories
-  std::vector<std::string> interaction_json;   // whole files as JSON text
-  std::string listen = "127.0.0.1:0";          // port 0 picks a free port
+  std::vector<std::string> interaction_json;   // whole files as JSON text ("<inline N>" in errors)
+  std::string listen = "127.0.0.1:0";          // port 0 picks a free port; "": in-process only
   bool reflection = true;
+  size_t journal_size = 1000;        // the most recent calls kept; 0 turns the journal off
   CallObserver* observer = nullptr;  // told of every finished call; must outlive the server
 };
 
@@ -46,16 +73,50 @@ class MockServer {
   static absl::StatusOr<std::unique_ptr<MockServer>> Start(const MockServerOptions& options);
   ~MockServer();  // Shutdown() with no grace period
 
-  // "HOST:PORT" with the real port.
+  // "HOST:PORT" with the real port; empty for an in-process-only server.
+  const std::string& Address() const { return address_; }
   const std::string& address() const { return address_; }
   int port() const { return port_; }
-  // A new plaintext channel to the server.
+  // A new channel to the server: plaintext TCP, or in-process when it does not listen.
   std::shared_ptr<grpc::Channel> Channel() const;
+  const Schema& schema() const;
+
+  // --- Live changes. Each is validated as a file is (same errors, with file label and JSON
+  // pointer) and applied atomically: a call sees the interactions before or after it, never a
+  // mix. On error nothing changes. An interaction kept by a change keeps its `served` count
+  // (so `times` goes on counting) and scenarios keep their states; Reset starts afresh.
+  // Interactions added later rank after earlier ones of equal priority and specificity: give an
+  // added interaction a higher `priority` to override one from the files.
 
   // The interactions being served now.
   std::shared_ptr<const InteractionSet> interactions() const;
-  // Loads `paths` and, only when they load without a problem, serves them instead.
+  // `json`: one interaction object or a whole file {"interactions": [...]}. Labelled
+  // "<added N>" in errors (pointers relative to the object given) and in the journal.
+  absl::Status Add(absl::string_view json);
+  // An interaction file or directory, as those given to Start.
+  absl::Status AddFile(const std::string& path);
+  // Removes every interaction named `name`; NotFound when there is none.
+  absl::Status Remove(const std::string& name);
+  // As just started: the start files' interactions (or those of the last Reload), nothing added
+  // or removed, `times` counts at zero, every scenario "Started", the journal empty.
+  void Reset();
+  // Loads `paths` and, only when they load without a problem, serves them instead of the files
+  // (inline JSON and added interactions stay; removed ones from the files come back).
   absl::Status Reload(const std::vector<std::string>& paths);
+  // Reads the files again (the last paths given to Start or Reload).
+  absl::Status Reload();
+
+  // A scenario's state ("Started" until an interaction moves it), and setting it.
+  std::string ScenarioState(const std::string& scenario) const;
+  void SetScenarioState(const std::string& scenario, const std::string& state);
+
+  // --- The journal (empty when `journal_size` is 0). Oldest first.
+  std::vector<RecordedCall> Calls() const;
+  // Calls to `method`, "pkg.Service/Method" (a leading '/' is accepted).
+  std::vector<RecordedCall> Calls(absl::string_view method) const;
+  // Calls no interaction answered (see RecordedCall::miss).
+  std::vector<RecordedCall> UnmatchedCalls() const;
+  void ClearJournal();
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(0));

@@ -79,7 +79,8 @@ absl::StatusOr<std::vector<std::string>> InteractionSet::ListFiles(
 }
 
 absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::Load(
-    std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths) {
+    std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths,
+    const std::vector<Source>& extra) {
   // A path that cannot be read is one problem among the others: every file that can be read is
   // still checked, so one run reports everything.
   Diagnostics diagnostics;
@@ -109,6 +110,7 @@ absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::Load(
     text << in.rdbuf();
     sources.push_back({file, text.str()});
   }
+  sources.insert(sources.end(), extra.begin(), extra.end());
   auto set = LoadSources(std::move(schema), sources);
   if (diagnostics.empty()) return set;
   std::string message(diagnostics.ToStatus().message());
@@ -129,6 +131,15 @@ absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::LoadSources(
     }
   }
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  set->BuildIndex();
+  return set;
+}
+
+std::shared_ptr<InteractionSet> InteractionSet::FromInteractions(
+    std::shared_ptr<const Schema> schema, std::vector<std::unique_ptr<Interaction>> interactions) {
+  std::shared_ptr<InteractionSet> set(new InteractionSet(std::move(schema)));
+  set->interactions_ = std::move(interactions);
+  for (size_t i = 0; i < set->interactions_.size(); ++i) set->interactions_[i]->load_order = i;
   set->BuildIndex();
   return set;
 }

@@ -63,11 +63,18 @@ class InteractionSet {
     std::string text;  // the JSON
   };
 
-  // Files and directories (searched recursively for *.json, in path order).
+  // Files and directories (searched recursively for *.json, in path order), then `extra`
+  // (e.g. inline JSON); problems of both are reported together.
   static absl::StatusOr<std::shared_ptr<InteractionSet>> Load(
-      std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths);
+      std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths,
+      const std::vector<Source>& extra = {});
   static absl::StatusOr<std::shared_ptr<InteractionSet>> LoadSources(
       std::shared_ptr<const Schema> schema, const std::vector<Source>& sources);
+  // A set of interactions compiled elsewhere (e.g. re-compiled from the sources of a running set
+  // plus ones added at run time); load order is their order here. Cannot fail: every problem was
+  // reported when they compiled.
+  static std::shared_ptr<InteractionSet> FromInteractions(
+      std::shared_ptr<const Schema> schema, std::vector<std::unique_ptr<Interaction>> interactions);
   // The *.json files under `paths`, as Load reads them.
   static absl::StatusOr<std::vector<std::string>> ListFiles(const std::vector<std::string>& paths);
 

@@ -288,5 +288,58 @@ TEST(MockServer, ShutdownStopsListening) {
   EXPECT_FALSE(Accepts(port));
 }
 
+TEST(MockServer, InProcessOnlyServesThroughItsChannel) {
+  MockServerOptions options = UserServiceOptions();
+  options.listen = "";
+  auto mock = MockServer::Start(options);
+  ASSERT_TRUE(mock.ok()) << mock.status();
+  EXPECT_EQ((*mock)->Address(), "");
+  EXPECT_EQ((*mock)->port(), 0);
+  user::GetUserResponse response;
+  grpc::Status status = GetUser(**mock, "42", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.user().name(), "Ada Lovelace");
+  EXPECT_EQ((*mock)->Calls("user.UserService/GetUser").size(), 1u);
+}
+
+TEST(MockServer, SchemaFromTheGeneratedDescriptorPool) {
+  MockServerOptions options;
+  options.descriptor_pool = google::protobuf::DescriptorPool::generated_pool();
+  options.pool_files = {user::GetUserRequest::descriptor()->file()->name()};
+  options.interaction_paths = {Repo("contracts/user_service")};
+  auto mock = MockServer::Start(options);
+  ASSERT_TRUE(mock.ok()) << mock.status();
+  EXPECT_EQ((*mock)->schema().pool(), google::protobuf::DescriptorPool::generated_pool());
+
+  user::GetUserResponse response;
+  grpc::Status status = GetUser(**mock, "42", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.user().name(), "Ada Lovelace");
+  // Error details resolve from the same pool.
+  status = GetUser(**mock, "404", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_FALSE(status.error_details().empty());
+
+  auto calls = (*mock)->Calls();
+  ASSERT_EQ(calls.size(), 2u);
+  // Requests decode into the generated type itself.
+  EXPECT_NE(dynamic_cast<const user::GetUserRequest*>(calls[0].requests[0].message.get()),
+            nullptr);
+  EXPECT_EQ(calls[0].requests[0].Json(), R"({"userId":"42"})");
+}
+
+TEST(MockServer, DescriptorPoolNeedsItsFiles) {
+  MockServerOptions options;
+  options.descriptor_pool = google::protobuf::DescriptorPool::generated_pool();
+  auto mock = MockServer::Start(options);
+  ASSERT_FALSE(mock.ok());
+  EXPECT_THAT(std::string(mock.status().message()), HasSubstr("pool_files"));
+
+  options.pool_files = {"no/such.proto"};
+  mock = MockServer::Start(options);
+  ASSERT_FALSE(mock.ok());
+  EXPECT_THAT(std::string(mock.status().message()), HasSubstr("no/such.proto"));
+}
+
 }  // namespace
 }  // namespace understudy
