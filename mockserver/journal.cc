@@ -200,6 +200,7 @@ void Journal::OnCallDone(const Record& record) {
     calls_.pop_front();
   }
   calls_.push_back(std::move(call));
+  recorded_.notify_all();
 }
 
 std::vector<RecordedCall> Journal::Calls() const {
@@ -223,6 +224,21 @@ std::vector<RecordedCall> Journal::UnmatchedCalls() const {
   for (const auto& call : calls_) {
     if (call.unmatched()) out.push_back(call);
   }
+  return out;
+}
+
+std::vector<RecordedCall> Journal::WaitForCalls(absl::string_view method, size_t count,
+                                                std::chrono::milliseconds timeout) const {
+  method = WithoutSlash(method);
+  std::vector<RecordedCall> out;
+  std::unique_lock<std::mutex> lock(mu_);
+  recorded_.wait_for(lock, timeout, [&] {
+    out.clear();
+    for (const auto& call : calls_) {
+      if (call.method == method) out.push_back(call);
+    }
+    return out.size() >= count;
+  });
   return out;
 }
 

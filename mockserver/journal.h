@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -112,6 +113,11 @@ class Journal final : public CallObserver {
   std::vector<RecordedCall> Calls(absl::string_view method) const;
   std::vector<RecordedCall> UnmatchedCalls() const;
   void Clear();
+  // Waits until at least `count` calls to `method` are kept, or `timeout` passes; returns them.
+  // A call is recorded when the server finishes it, which for a call the client abandoned (a
+  // passed deadline) can come after the client has moved on.
+  std::vector<RecordedCall> WaitForCalls(absl::string_view method, size_t count,
+                                         std::chrono::milliseconds timeout) const;
 
   size_t capacity() const { return capacity_; }
 
@@ -121,6 +127,7 @@ class Journal final : public CallObserver {
   CallObserver* const next_;
 
   mutable std::mutex mu_;
+  mutable std::condition_variable recorded_;  // notified on every new call
   std::deque<RecordedCall> calls_;  // guarded by mu_; at most capacity_
   uint64_t sequence_ = 0;           // guarded by mu_
 };

@@ -151,6 +151,12 @@ std::vector<RecordedCall> MockServer::Calls(absl::string_view method) const {
   return impl_->journal == nullptr ? std::vector<RecordedCall>() : impl_->journal->Calls(method);
 }
 
+std::vector<RecordedCall> MockServer::WaitForCalls(absl::string_view method, size_t count,
+                                                   std::chrono::milliseconds timeout) const {
+  return impl_->journal == nullptr ? std::vector<RecordedCall>()
+                                   : impl_->journal->WaitForCalls(method, count, timeout);
+}
+
 std::vector<RecordedCall> MockServer::UnmatchedCalls() const {
   return impl_->journal == nullptr ? std::vector<RecordedCall>()
                                    : impl_->journal->UnmatchedCalls();

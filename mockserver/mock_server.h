@@ -116,6 +116,11 @@ class MockServer {
   std::vector<RecordedCall> Calls(absl::string_view method) const;
   // Calls no interaction answered (see RecordedCall::miss).
   std::vector<RecordedCall> UnmatchedCalls() const;
+  // Waits (without polling) until at least `count` calls to `method` are recorded or `timeout`
+  // passes, and returns the calls to `method`; see Journal::WaitForCalls.
+  std::vector<RecordedCall> WaitForCalls(absl::string_view method, size_t count,
+                                         std::chrono::milliseconds timeout =
+                                             std::chrono::seconds(10)) const;
   void ClearJournal();
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest.
