@@ -64,7 +64,8 @@ void ReloadAndReport(understudy::MockServer* server, const std::vector<std::stri
 }
 
 int RunServe(const SchemaOptions& schema_options, const std::string& listen,
-             const std::vector<std::string>& paths, int grace_ms, bool watch) {
+             const std::vector<std::string>& paths, int grace_ms, bool watch, bool admin,
+             const std::string& admin_token) {
   // Signals are taken by sigwait below, not by whichever thread gRPC happens to run.
   sigset_t signals;
   sigemptyset(&signals);
@@ -76,6 +77,8 @@ int RunServe(const SchemaOptions& schema_options, const std::string& listen,
   options.schema = schema_options;
   options.interaction_paths = paths;
   options.listen = listen;
+  options.admin = admin;
+  options.admin_token = admin_token;
   auto server = understudy::MockServer::Start(options);
   if (!server.ok()) {
     PrintProblems(server.status());
@@ -182,6 +185,13 @@ int main(int argc, char** argv) {
   serve->add_flag("--watch", watch,
                   "reload the interactions when files under the paths change; a change with a "
                   "problem is reported and the previous interactions keep serving");
+  bool no_admin = false;
+  serve->add_flag("--no-admin", no_admin,
+                  "do not serve the admin service understudy.admin.v1.MockAdmin");
+  std::string admin_token;
+  serve->add_option("--admin-token", admin_token,
+                    "admin calls need metadata `authorization: Bearer TOKEN`")
+      ->envname("UNDERSTUDY_ADMIN_TOKEN");
   serve->add_option("paths", paths, "interaction files or directories")->required();
 
   CLI::App* check = app.add_subcommand("check", "validate interaction files against the schema");
@@ -210,7 +220,9 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitCannotRun;
   }
-  if (*serve) return RunServe(schema, listen, paths, grace_ms, watch);
+  if (*serve) {
+    return RunServe(schema, listen, paths, grace_ms, watch, !no_admin, admin_token);
+  }
   if (*check) return RunCheck(schema, paths);
   return RunCall(schema, call_options, headers);
 }

@@ -84,6 +84,13 @@ install(DIRECTORY ${UNDERSTUDY_GEN_DIR}/google/rpc/
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/proto/google/rpc/
   DESTINATION ${CMAKE_INSTALL_DATADIR}/understudy/proto/google/rpc
   FILES_MATCHING PATTERN "*.proto")
+# The admin service (understudy_mockserver), for mockserver/admin_service.h and for clients.
+install(DIRECTORY ${UNDERSTUDY_GEN_DIR}/understudy/admin/
+  DESTINATION ${UNDERSTUDY_INSTALL_INCLUDEDIR}/understudy/admin
+  FILES_MATCHING PATTERN "*.pb.h")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/proto/understudy/admin/
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/understudy/proto/understudy/admin
+  FILES_MATCHING PATTERN "*.proto")
 
 install(EXPORT understudyTargets
   NAMESPACE understudy::

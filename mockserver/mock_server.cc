@@ -9,6 +9,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "mockserver/admin_service.h"
 #include "mockserver/live_interactions.h"
 #include "mockserver/mock_service.h"
 #include "mockserver/reflection_service.h"
@@ -21,6 +22,7 @@ struct MockServer::Impl {
   std::unique_ptr<MockService> mock;
   std::unique_ptr<LiveInteractions> live;
   std::vector<std::unique_ptr<grpc::Service>> reflection;
+  std::unique_ptr<AdminService> admin;  // null when off; refers to the MockServer that owns it
   std::unique_ptr<grpc::Server> server;
   bool in_process = false;
   std::once_flag shutdown_once;
@@ -82,8 +84,14 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
   if (!impl.in_process) {
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   }
+  std::vector<std::string> extra_services = {"grpc.health.v1.Health"};
+  if (options.admin) {
+    impl.admin = std::make_unique<AdminService>(out.get(), options.admin_token);
+    builder.RegisterService(impl.admin.get());
+    extra_services.push_back(admin::v1::MockAdmin::service_full_name());
+  }
   if (options.reflection) {
-    impl.reflection = MakeReflectionServices(impl.schema, {"grpc.health.v1.Health"});
+    impl.reflection = MakeReflectionServices(impl.schema, std::move(extra_services));
     for (auto& service : impl.reflection) builder.RegisterService(service.get());
   }
   builder.RegisterCallbackGenericService(impl.mock.get());

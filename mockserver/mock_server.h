@@ -6,9 +6,10 @@
 //   options.interaction_paths = {"contracts/user_service"};
 //   auto mock = understudy::MockServer::Start(options);   // StatusOr<unique_ptr<MockServer>>
 //   ASSERT_TRUE(mock.ok()) << mock.status();
-//   auto stub = user::UserService::NewStub((*mock)->Channel());
+//   auto users = user::UserService::NewStub((*mock)->Channel());
 //
-//   // Stub while it serves: validated as a file is; an invalid one is refused, nothing changes.
+//   // Add interactions while it serves, each validated as a file is (an invalid one is
+//   // refused and nothing changes):
 //   ASSERT_TRUE((*mock)->Add(R"({"name": "slow user", "method": "user.UserService/GetUser",
 //                                "priority": 1, "request": {"body": {"userId": "7"}},
 //                                "response": {"delayMs": 500, "body": {}}})").ok());
@@ -23,7 +24,8 @@
 //
 // The server listens on `listen` (loopback, an ephemeral port by default) — or, with `listen`
 // empty, nowhere: Channel() is then an in-process channel. It serves the mocked services, gRPC
-// server reflection (v1 and v1alpha, from the run-time schema) and the standard health service.
+// server reflection (v1 and v1alpha, from the run-time schema), the standard health service and,
+// with `admin`, the admin service understudy.admin.v1.MockAdmin (mockserver/admin_service.h).
 // Start fails — and nothing listens — when the schema or any interaction file has a problem; the
 // status lists every problem.
 //
@@ -64,6 +66,12 @@ struct MockServerOptions {
   std::vector<std::string> interaction_json;   // whole files as JSON text ("<inline N>" in errors)
   std::string listen = "127.0.0.1:0";          // port 0 picks a free port; "": in-process only
   bool reflection = true;
+  // Serve understudy.admin.v1.MockAdmin (proto/understudy/admin/v1/admin.proto, see
+  // mockserver/admin_service.h) on the same server: live control for clients other than the
+  // embedding process. Off by default here (a test has the C++ API); `serve` turns it on.
+  bool admin = false;
+  // When not empty, every admin call needs metadata `authorization: Bearer <admin_token>`.
+  std::string admin_token;
   size_t journal_size = 1000;        // the most recent calls kept; 0 turns the journal off
   CallObserver* observer = nullptr;  // told of every finished call; must outlive the server
 };

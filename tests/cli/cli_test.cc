@@ -1,5 +1,6 @@
 // The `understudy` command line as scripts use it (SPEC.md, "Command line"): exit codes, the
 // `listening on` line, problem lines `FILE: POINTER: MESSAGE`, signals, and `call`.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -305,6 +306,49 @@ TEST(ServeCommand, SigtermLetsTheCallInFlightFinish) {
   EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   EXPECT_THAT(ids, ElementsAre("42", "21", "58"));
   EXPECT_EQ(exit_code.get(), 0) << (*serve)->err();
+}
+
+// The admin service, called with raw bytes: an empty request is a valid ListInteractionsRequest.
+grpc::Status CallListInteractions(const std::string& address, const std::string& token = "") {
+  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  grpc::Slice empty("");
+  grpc::ByteBuffer in(&empty, 1);
+  grpc::ByteBuffer out;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/understudy.admin.v1.MockAdmin/ListInteractions", grpc::StubOptions(),
+                 &in, &out, [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+TEST(ServeCommand, ServesTheAdminServiceByDefault) {
+  auto serve = ServeProcess::Start({"--proto", "proto/user.proto", "contracts/user_service"});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  grpc::Status status = CallListInteractions((*serve)->address());
+  EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  EXPECT_EQ((*serve)->Stop(SIGTERM), 0) << (*serve)->err();
+}
+
+TEST(ServeCommand, NoAdminLeavesAdminMethodsUnimplemented) {
+  auto serve = ServeProcess::Start(
+      {"--proto", "proto/user.proto", "--no-admin", "contracts/user_service"});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  EXPECT_EQ(CallListInteractions((*serve)->address()).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ((*serve)->Stop(SIGTERM), 0) << (*serve)->err();
+}
+
+TEST(ServeCommand, AdminTokenIsRequiredOnAdminCalls) {
+  auto serve = ServeProcess::Start(
+      {"--proto", "proto/user.proto", "--admin-token", "s3cret", "contracts/user_service"});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  EXPECT_EQ(CallListInteractions((*serve)->address()).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status status = CallListInteractions((*serve)->address(), "s3cret");
+  EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  EXPECT_EQ((*serve)->Stop(SIGTERM), 0) << (*serve)->err();
 }
 
 // ---------------------------------------------------------------------------------------------

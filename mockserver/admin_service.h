@@ -1,0 +1,77 @@
+// AdminService: understudy.admin.v1.MockAdmin (proto/understudy/admin/v1/admin.proto), live
+// control of a running mock over gRPC — what MockServer's C++ API offers a test, offered to any
+// client of `understudy serve`.
+//
+//   understudy::AdminService admin(mock_server, /*token=*/"s3cret");
+//   builder.RegisterService(&admin);   // on the mock's own server; outlives it
+//
+//   // a client:
+//   grpc::ClientContext context;
+//   context.AddMetadata("authorization", "Bearer s3cret");
+//   stub->AddInteractions(&context, request, &response);
+//
+// Each method forwards to the MockServer, whose changes are validated as files are and applied
+// atomically. Its absl::Status becomes the call's status with the same code and message: a
+// problem with an added interaction is INVALID_ARGUMENT carrying "<added N>: /pointer: ...", an
+// unknown name NOT_FOUND. With a non-empty token every call must carry metadata
+// `authorization: Bearer <token>`, or it fails UNAUTHENTICATED and changes nothing.
+//
+// Thread safety: serves any number of concurrent calls (MockServer is thread-safe).
+#ifndef UNDERSTUDY_MOCKSERVER_ADMIN_SERVICE_H_
+#define UNDERSTUDY_MOCKSERVER_ADMIN_SERVICE_H_
+
+#include <functional>
+#include <string>
+
+#include "understudy/admin/v1/admin.grpc.pb.h"
+
+namespace understudy {
+
+class MockServer;
+
+class AdminService final : public admin::v1::MockAdmin::CallbackService {
+ public:
+  // `server` must outlive this service. An empty `token` lets every call through.
+  AdminService(MockServer* server, std::string token);
+
+  grpc::ServerUnaryReactor* AddInteractions(grpc::CallbackServerContext* context,
+                                            const admin::v1::AddInteractionsRequest* request,
+                                            admin::v1::AddInteractionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListInteractions(
+      grpc::CallbackServerContext* context, const admin::v1::ListInteractionsRequest* request,
+      admin::v1::ListInteractionsResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveInteraction(
+      grpc::CallbackServerContext* context, const admin::v1::RemoveInteractionRequest* request,
+      admin::v1::RemoveInteractionResponse* response) override;
+  grpc::ServerUnaryReactor* ResetInteractions(
+      grpc::CallbackServerContext* context, const admin::v1::ResetInteractionsRequest* request,
+      admin::v1::ResetInteractionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetJournal(grpc::CallbackServerContext* context,
+                                       const admin::v1::GetJournalRequest* request,
+                                       admin::v1::GetJournalResponse* response) override;
+  grpc::ServerUnaryReactor* ClearJournal(grpc::CallbackServerContext* context,
+                                         const admin::v1::ClearJournalRequest* request,
+                                         admin::v1::ClearJournalResponse* response) override;
+  grpc::ServerUnaryReactor* ListUnmatchedCalls(
+      grpc::CallbackServerContext* context, const admin::v1::ListUnmatchedCallsRequest* request,
+      admin::v1::ListUnmatchedCallsResponse* response) override;
+  grpc::ServerUnaryReactor* GetScenarioStates(
+      grpc::CallbackServerContext* context, const admin::v1::GetScenarioStatesRequest* request,
+      admin::v1::GetScenarioStatesResponse* response) override;
+  grpc::ServerUnaryReactor* SetScenarioState(
+      grpc::CallbackServerContext* context, const admin::v1::SetScenarioStateRequest* request,
+      admin::v1::SetScenarioStateResponse* response) override;
+
+ private:
+  // Checks the token, runs `body` (which must not block for long) and finishes the call with
+  // its status; an exception becomes INTERNAL rather than leaving the reactor.
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                   const std::function<grpc::Status()>& body) const;
+
+  MockServer* const server_;
+  const std::string token_;
+};
+
+}  // namespace understudy
+
+#endif  // UNDERSTUDY_MOCKSERVER_ADMIN_SERVICE_H_
