@@ -8,7 +8,8 @@
 //   // a client:
 //   grpc::ClientContext context;
 //   context.AddMetadata("authorization", "Bearer s3cret");
-//   stub->AddInteractions(&context, request, &response);
+//   auto admin_client = understudy::admin::v1::MockAdmin::NewStub(channel);
+//   admin_client->AddInteractions(&context, request, &response);
 //
 // Each method forwards to the MockServer, whose changes are validated as files are and applied
 // atomically. Its absl::Status becomes the call's status with the same code and message: a

@@ -61,6 +61,13 @@ inline bool Missing(const Node& node) {
          node.field->has_presence() && node.IsUnset();
 }
 
+// The specificity of all of `matchers` together.
+inline int SumSpecificity(const std::vector<std::unique_ptr<Matcher>>& matchers) {
+  int n = 0;
+  for (const auto& m : matchers) n += m->Specificity();
+  return n;
+}
+
 class AnyMatcher final : public Matcher {
  public:
   bool Matches(const Node&, Mismatch*) const override { return true; }
@@ -83,11 +90,7 @@ class AllOfMatcher final : public Matcher {
     }
     return true;
   }
-  int Specificity() const override {
-    int n = 0;
-    for (const auto& m : all_) n += m->Specificity();
-    return n;
-  }
+  int Specificity() const override { return SumSpecificity(all_); }
 
  private:
   std::vector<std::unique_ptr<Matcher>> all_;
@@ -227,11 +230,7 @@ class ArrayMatcher final : public Matcher {
     }
     return true;
   }
-  int Specificity() const override {
-    int n = 1;
-    for (const auto& e : elements_) n += e->Specificity();
-    return n;
-  }
+  int Specificity() const override { return 1 + SumSpecificity(elements_); }
 
  private:
   std::vector<std::unique_ptr<Matcher>> elements_;
@@ -255,11 +254,7 @@ class UnorderedMatcher final : public Matcher {
     }
     return true;
   }
-  int Specificity() const override {
-    int n = 1;
-    for (const auto& e : elements_) n += e->Specificity();
-    return n;
-  }
+  int Specificity() const override { return 1 + SumSpecificity(elements_); }
 
  private:
   // Backtracking over a bipartite matching; arrays in contracts are small.
