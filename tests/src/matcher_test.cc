@@ -1,5 +1,7 @@
 #include "src/matcher.h"
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -773,7 +775,9 @@ namespace fs = std::filesystem;
 // probe.proto: an enum with aliases, proto3 `optional` fields and a unary method.
 std::shared_ptr<const Schema> ProbeSchema() {
   static const auto* schema = new std::shared_ptr<const Schema>([] {
-    fs::path dir = fs::path(::testing::TempDir()) / "understudy_matcher_test_probe";
+    // One directory per process: ctest runs the tests of this binary in parallel processes.
+    fs::path dir = fs::path(::testing::TempDir()) /
+                   ("understudy_matcher_test_probe_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     std::ofstream(dir / "probe.proto") << R"(syntax = "proto3";
