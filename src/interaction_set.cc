@@ -78,17 +78,15 @@ absl::StatusOr<std::vector<std::string>> InteractionSet::ListFiles(
   return files;
 }
 
-absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::Load(
-    std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths,
-    const std::vector<Source>& extra) {
+std::vector<InteractionSet::Source> InteractionSet::ReadSources(
+    const std::vector<std::string>& paths, Diagnostics* diagnostics) {
   // A path that cannot be read is one problem among the others: every file that can be read is
   // still checked, so one run reports everything.
-  Diagnostics diagnostics;
   std::vector<std::string> files;
   for (const auto& path : paths) {
     auto found = ListFiles({path});
     if (!found.ok()) {
-      diagnostics.Add(path, "", "no such file or directory");
+      diagnostics->Add(path, "", "no such file or directory");
       continue;
     }
     files.insert(files.end(), found->begin(), found->end());
@@ -97,19 +95,27 @@ absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::Load(
   for (const auto& file : files) {
     std::error_code ec;
     if (fs::file_size(file, ec) > kMaxFileBytes) {
-      diagnostics.Add(file, "", absl::StrCat("file is larger than the limit of ", kMaxFileBytes,
-                                             " bytes"));
+      diagnostics->Add(file, "", absl::StrCat("file is larger than the limit of ", kMaxFileBytes,
+                                              " bytes"));
       continue;
     }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-      diagnostics.Add(file, "", "cannot read the file");
+      diagnostics->Add(file, "", "cannot read the file");
       continue;
     }
     std::ostringstream text;
     text << in.rdbuf();
     sources.push_back({file, text.str()});
   }
+  return sources;
+}
+
+absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::Load(
+    std::shared_ptr<const Schema> schema, const std::vector<std::string>& paths,
+    const std::vector<Source>& extra) {
+  Diagnostics diagnostics;
+  std::vector<Source> sources = ReadSources(paths, &diagnostics);
   sources.insert(sources.end(), extra.begin(), extra.end());
   auto set = LoadSources(std::move(schema), sources);
   if (diagnostics.empty()) return set;

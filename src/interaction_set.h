@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "src/diagnostics.h"
 #include "src/interaction.h"
 #include "src/schema.h"
 
@@ -77,6 +78,10 @@ class InteractionSet {
       std::shared_ptr<const Schema> schema, std::vector<std::unique_ptr<Interaction>> interactions);
   // The *.json files under `paths`, as Load reads them.
   static absl::StatusOr<std::vector<std::string>> ListFiles(const std::vector<std::string>& paths);
+  // The text of every *.json file under `paths`, as Load reads them. A path or file that cannot
+  // be read is a diagnostic; the others are still read.
+  static std::vector<Source> ReadSources(const std::vector<std::string>& paths,
+                                         Diagnostics* diagnostics);
 
   const Schema& schema() const { return *schema_; }
   std::shared_ptr<const Schema> shared_schema() const { return schema_; }

@@ -53,6 +53,8 @@ const std::vector<std::string>& Operators() {
   return *ops;
 }
 
+}  // namespace
+
 bool IsMatcherObject(const json& spec) {
   if (!spec.is_object() || spec.empty()) return false;
   for (const auto& [key, value] : spec.items()) {
@@ -60,8 +62,6 @@ bool IsMatcherObject(const json& spec) {
   }
   return false;
 }
-
-}  // namespace
 
 std::string IndexKeyOf(const pb::Message& message, const FD* field) {
   if (field->has_presence() && !message.GetReflection()->HasField(message, field)) return kUnsetKey;
@@ -544,7 +544,14 @@ json MatcherCompiler::ExampleOf(const json& spec, const std::string& pointer) {
     return nullptr;
   }
   json out = json::object();
-  for (const auto& [key, value] : spec.items()) out[key] = ExampleOf(value, JoinPointer(pointer, key));
+  for (const auto& [key, value] : spec.items()) {
+    // {"$absent": true} or {"$any": true} without an example: the mock leaves the field unset.
+    if (IsMatcherObject(value) && !value.contains("$example") &&
+        (value.contains("$absent") || value.contains("$any"))) {
+      continue;
+    }
+    out[key] = ExampleOf(value, JoinPointer(pointer, key));
+  }
   return out;
 }
 

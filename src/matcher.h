@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <google/protobuf/descriptor.h>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,12 @@ class Matcher {
   virtual ~Matcher() = default;
   // True when `node` matches. On a mismatch, fills `why` (when not null) with the first reason.
   virtual bool Matches(const Node& node, Mismatch* why) const = 0;
+  // Every mismatch of `node`, not just the first: each listed field of an object, each element
+  // of a literal array (the verifier reports all differences at once). Nothing when it matches.
+  virtual void CollectMismatches(const Node& node, std::vector<Mismatch>* out) const {
+    Mismatch why;
+    if (!Matches(node, &why)) out->push_back(std::move(why));
+  }
   // The number of constraints; among equal priorities the most specific interaction wins.
   virtual int Specificity() const { return 1; }
   // How many constraints `node` meets; ranks near misses to name the closest interaction.
@@ -114,6 +121,9 @@ class MatcherCompiler {
   bool exact_ = false;    // inside $exact or $eq: objects may not have unlisted fields
   bool literal_ = false;  // inside $eq: objects with $ keys are literals, not matchers
 };
+
+// True when `spec` is an object with a key starting with '$' (a matcher, not fields).
+bool IsMatcherObject(const nlohmann::json& spec);
 
 // Looks a field up by its JSON name or its proto name, as the JSON mapping accepts both.
 const google::protobuf::FieldDescriptor* FindJsonField(const google::protobuf::Descriptor* type,

@@ -61,6 +61,16 @@ inline bool Missing(const Node& node) {
          node.field->has_presence() && node.IsUnset();
 }
 
+// Collects the mismatches of `child` at `node`, their pointers prefixed with `token`.
+inline void CollectAt(const Matcher& child, const Node& node, const std::string& token,
+                      std::vector<Mismatch>* out) {
+  size_t first = out->size();
+  child.CollectMismatches(node, out);
+  for (size_t i = first; i < out->size(); ++i) {
+    (*out)[i].pointer = JoinPointer("", token) + (*out)[i].pointer;
+  }
+}
+
 // The specificity of all of `matchers` together.
 inline int SumSpecificity(const std::vector<std::unique_ptr<Matcher>>& matchers) {
   int n = 0;
@@ -141,6 +151,26 @@ class ObjectMatcher final : public Matcher {
       }
     }
     return true;
+  }
+  void CollectMismatches(const Node& node, std::vector<Mismatch>* out) const override {
+    const pb::Message* m = node.AsMessage();
+    if (m == nullptr) {
+      Matcher::CollectMismatches(node, out);
+      return;
+    }
+    for (const auto& e : entries_) CollectAt(*e.matcher, Node::OfField(m, e.field), e.token, out);
+    if (!exact_) return;
+    std::vector<const FD*> set;
+    m->GetReflection()->ListFields(*m, &set);
+    for (const FD* f : set) {
+      bool listed = std::any_of(entries_.begin(), entries_.end(),
+                                [f](const Entry& e) { return e.field == f; });
+      if (!listed) {
+        out->push_back({JoinPointer("", f->json_name()),
+                        absl::StrCat("unexpected field: set, but $exact does not list it (got ",
+                                     Show(Node::OfField(m, f)), ")")});
+      }
+    }
   }
   int Specificity() const override {
     int n = exact_ ? 1 : 0;
@@ -229,6 +259,20 @@ class ArrayMatcher final : public Matcher {
       if (!elements_[i]->Matches(node.Element(i), why)) return FailAt(why, absl::StrCat(i));
     }
     return true;
+  }
+  // A length mismatch, then the differences of the elements both sides have.
+  void CollectMismatches(const Node& node, std::vector<Mismatch>* out) const override {
+    if (!node.IsRepeated() || node.IsMap()) {
+      Matcher::CollectMismatches(node, out);
+      return;
+    }
+    const size_t size = static_cast<size_t>(node.Size());
+    if (size != elements_.size()) {
+      out->push_back({"", absl::StrCat("expected ", elements_.size(), " elements, got ", size)});
+    }
+    for (size_t i = 0; i < std::min(size, elements_.size()); ++i) {
+      CollectAt(*elements_[i], node.Element(i), absl::StrCat(i), out);
+    }
   }
   int Specificity() const override { return 1 + SumSpecificity(elements_); }
 

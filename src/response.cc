@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "src/json_explain.h"
 #include "src/matcher.h"
 #include "src/schema.h"
 #include "src/value.h"
@@ -48,6 +49,16 @@ json Placeholder(const FD* field) {
 bool Templatable(const FD* field) {
   if (field->cpp_type() != FD::CPPTYPE_MESSAGE) return true;
   return !Placeholder(field).is_null();
+}
+
+// A valid value of the field's type, put in place of a template that failed to compile so the
+// rest of the message is still checked (and that template is not reported twice).
+json Neutral(const FD* field) {
+  if (Templatable(field)) return Placeholder(field);
+  const std::string& n = field->message_type()->full_name();
+  if (n == "google.protobuf.ListValue") return json::array();
+  if (n == "google.protobuf.FieldMask") return "";
+  return json::object();
 }
 
 // Appends a length-delimited field to a serialized message.
@@ -98,6 +109,7 @@ bool ResponseMessage::Walk(json* value, const pb::Descriptor* type, std::vector<
           context.diagnostics->Add(context.file, leaf_at,
                                    absl::StrCat("templates cannot fill ", leaf_field->full_name(),
                                                 " (", leaf_field->type_name(), ")"));
+          *leaf = Neutral(leaf_field);
           ok = false;
         } else if (auto t = Template::Compile(leaf->get<std::string>(), context.request_type,
                                               &error)) {
@@ -105,6 +117,7 @@ bool ResponseMessage::Walk(json* value, const pb::Descriptor* type, std::vector<
           *leaf = Placeholder(leaf_field);
         } else {
           context.diagnostics->Add(context.file, leaf_at, error);
+          *leaf = Neutral(leaf_field);
           ok = false;
         }
       } else if (leaf_field->cpp_type() == FD::CPPTYPE_MESSAGE) {
@@ -137,15 +150,19 @@ std::optional<ResponseMessage> ResponseMessage::Compile(const json& body, const 
   ResponseMessage out;
   json copy = body;
   std::vector<Step> path;
-  if (!Walk(&copy, type, &path, &out.slots_, context, pointer)) return std::nullopt;
+  // Templates and the message are both checked, so one run reports every problem of a body.
+  bool templates_ok = Walk(&copy, type, &path, &out.slots_, context, pointer);
   auto message = context.schema->NewMessage(type);
   auto status = pb::util::JsonStringToMessage(copy.dump(), message.get());
-  if (!status.ok()) {
+  if (!status.ok() && !ExplainInvalidJson(copy, type, *context.schema, context.file, pointer,
+                                          context.diagnostics)) {
     context.diagnostics->Add(context.file, pointer,
                              absl::StrCat("not a valid ", type->full_name(), ": ",
                                           std::string(status.message())));
-    return std::nullopt;
   }
+  bool lenient = status.ok() && FindLenientJson(copy, type, *context.schema, context.file,
+                                                 pointer, context.diagnostics);
+  if (!templates_ok || !status.ok() || lenient) return std::nullopt;
   if (out.slots_.empty()) {
     message->SerializeToString(&out.bytes_);
   } else {
@@ -293,6 +310,30 @@ absl::StatusOr<std::string> ResponseMessage::Render(const Request& request) cons
   return out;
 }
 
+// A response text given as a matcher ({"$regex": ..., "$example": "..."}), for the verifier: the
+// mock sends the example, which must be a string the matcher accepts. Other values as they are.
+// Null (with a diagnostic) when the matcher is invalid or has no fitting example.
+const json* TextToSend(const json& value, const ResponseContext& context, const std::string& at) {
+  if (!IsMatcherObject(value)) return &value;
+  MatcherCompiler compiler(context.schema, context.file, context.diagnostics);
+  auto matcher = compiler.Compile(value, Target::Text(), at);
+  if (matcher == nullptr) return nullptr;
+  if (!value.contains("$example") || !value["$example"].is_string()) {
+    context.diagnostics->Add(context.file, at, "a matcher in a response needs \"$example\": the "
+                                               "string the mock sends");
+    return nullptr;
+  }
+  const std::string& example = value["$example"].get_ref<const std::string&>();
+  Mismatch why;
+  if (!matcher->Matches(Node::OfText(&example), &why)) {
+    context.diagnostics->Add(context.file, JoinPointer(at, "$example"),
+                             absl::StrCat("the example does not match its own matcher: ",
+                                          why.ToString()));
+    return nullptr;
+  }
+  return &value["$example"];
+}
+
 std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseContext& context,
                                            const std::string& pointer) {
   std::vector<MetadataEntry> out;
@@ -315,11 +356,13 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
                                             "prefix)"));
       continue;
     }
-    if (!value.is_string()) {
+    const json* sent = TextToSend(value, context, at);
+    if (sent == nullptr) continue;
+    if (!sent->is_string()) {
       context.diagnostics->Add(context.file, at, "expected a string value");
       continue;
     }
-    std::string text = value.get<std::string>();
+    std::string text = sent->get<std::string>();
     if (key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0) {
       // Binary values are bytes, sent as they are: no templates in them.
       std::string raw;
@@ -407,9 +450,12 @@ std::optional<ResponseStatus> CompileStatus(const json& spec, const ResponseCont
     }
   }
   if (spec.contains("message")) {
-    if (!spec["message"].is_string()) {
+    const json* message = TextToSend(spec["message"], context, JoinPointer(pointer, "message"));
+    if (message == nullptr) {
+      ok = false;  // TextToSend said why
+    } else if (!message->is_string()) {
       fail(JoinPointer(pointer, "message"), "expected a string");
-    } else if (auto t = Template::Compile(spec["message"].get<std::string>(),
+    } else if (auto t = Template::Compile(message->get<std::string>(),
                                           context.request_type, &error)) {
       out.message = std::move(*t);
     } else {

@@ -340,7 +340,7 @@ TEST(InteractionLoader, BidiStreamingUsesAConversation) {
               HasSubstr("/interactions/0/conversation/0: "));
   EXPECT_THAT(ErrorOf(R"({"name": "n", "method": "user.UserService/BidirectionalStream",
       "conversation": [{"server": {"mesage": "b"}}]})"),
-              HasSubstr("/interactions/0/conversation/0/server: "));
+              HasSubstr("/interactions/0/conversation/0/server/mesage: no field \"mesage\""));
 }
 
 // --- fields of an interaction ---------------------------------------------------------------
