@@ -10,6 +10,7 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace understudy {
@@ -136,6 +137,15 @@ absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::o
     result.SetPayload(kStatusDetailsPayload, absl::Cord(status.error_details()));
   }
   return result;
+}
+
+bool SplitHeader(const std::string& header, std::string* key, std::string* value) {
+  size_t colon = header.find(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *key = absl::AsciiStrToLower(header.substr(0, colon));
+  *value = header.substr(colon + 1);
+  value->erase(0, value->find_first_not_of(' '));
+  return true;
 }
 
 std::string DetailsAsJson(const Schema& schema, const absl::Status& status) {

@@ -31,6 +31,9 @@ inline constexpr char kStatusDetailsPayload[] = "grpc-status-details-bin";
 absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::ostream& out,
                         std::ostream& err);
 
+// "KEY: VALUE" (as -H and --header take it) → lower-case KEY and VALUE; false without a colon.
+bool SplitHeader(const std::string& header, std::string* key, std::string* value);
+
 // A status's details (a google.rpc.Status) as indented JSON; "" when it has none.
 std::string DetailsAsJson(const Schema& schema, const absl::Status& status);
 

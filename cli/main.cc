@@ -14,8 +14,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/call_client.h"
+#include "cli/verify_command.h"
 #include "mockserver/file_watcher.h"
 #include "mockserver/mock_server.h"
+#include "src/check.h"
 #include "src/interaction_set.h"
 #include "src/response.h"
 #include "src/schema.h"
@@ -112,28 +114,31 @@ int RunCheck(const SchemaOptions& schema_options, const std::vector<std::string>
     PrintProblems(schema.status());
     return kExitCannotRun;
   }
-  auto set = understudy::InteractionSet::Load(*schema, paths);
-  if (!set.ok()) {
-    PrintProblems(set.status());
-    return kExitCannotRun;
+  // Problem lines go to stderr, the verdict to stdout: `OK: ...`, or the broken interactions.
+  understudy::CheckReport report = understudy::CheckFiles(**schema, paths);
+  if (report.diagnostics.empty()) {
+    std::cout << "OK: " << report.interactions.size() << " interactions in " << report.files
+              << " files\n";
+    return kExitOk;
   }
-  auto files = understudy::InteractionSet::ListFiles(paths);
-  std::cout << "OK: " << (*set)->interactions().size() << " interactions in "
-            << (files.ok() ? files->size() : 0) << " files\n";
-  return kExitOk;
+  PrintProblems(report.diagnostics.ToStatus());
+  auto broken = report.Broken();
+  if (!broken.empty()) {
+    std::cout << broken.size() << " of " << report.interactions.size()
+              << " interactions broken by the schema:\n";
+    for (const auto* interaction : broken) std::cout << "  " << interaction->Label() << "\n";
+  }
+  return kExitCannotRun;
 }
 
 int RunCall(const SchemaOptions& schema_options, understudy::CallOptions options,
             const std::vector<std::string>& headers) {
   for (const auto& header : headers) {
-    size_t colon = header.find(':');
-    if (colon == std::string::npos) {
+    std::string key, value;
+    if (!understudy::SplitHeader(header, &key, &value)) {
       std::cerr << "-H " << header << ": expected KEY: VALUE\n";
       return kExitCannotRun;
     }
-    std::string key = header.substr(0, colon);
-    std::string value = header.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
     if (absl::EndsWith(key, "-bin")) {
       // As grpcurl: binary headers are given in base64 and sent as bytes.
       std::string raw;
@@ -214,6 +219,36 @@ int main(int argc, char** argv) {
   call->add_option("target", call_options.target, "HOST:PORT")->required();
   call->add_option("method", call_options.method, "package.Service/Method")->required();
 
+  CLI::App* verify = app.add_subcommand(
+      "verify", "play interaction files against a real server: PASS or FAIL per interaction");
+  understudy::VerifyCommand verify_command;
+  AddSchemaFlags(verify, &verify_command.schema);
+  verify->add_flag("--reflect", verify_command.reflect,
+                   "fetch the schema from the target's server reflection");
+  verify->add_option("--target", verify_command.target, "HOST:PORT of the server to verify");
+  verify->add_option("--start", verify_command.start,
+                     "a command (run by /bin/sh) that starts the server; it must print "
+                     "`listening on HOST:PORT`, which is the target unless --target is given; "
+                     "stopped with SIGTERM at the end");
+  verify->add_option("--junit", verify_command.junit, "write a JUnit XML report to FILE");
+  verify->add_option("--json", verify_command.json, "write a JSON report to FILE");
+  verify->add_option("-H,--header", verify_command.headers,
+                     "KEY: VALUE metadata sent with every call, e.g. a token (repeatable)")
+      ->allow_extra_args(false);
+  verify->add_option("--timeout", verify_command.timeout_seconds, "deadline of each call, seconds")
+      ->capture_default_str();
+  verify->add_option("-j,--jobs", verify_command.jobs,
+                     "interactions without `given` and outside scenarios run this many at a time")
+      ->capture_default_str();
+  verify->add_option("--setup", verify_command.setup,
+                     "provider-state hook run by /bin/sh before each interaction with `given`; "
+                     "reads {\"interaction\", \"file\", \"method\", \"states\"} as JSON on "
+                     "stdin; a non-zero exit fails the interaction");
+  verify->add_option("--color", verify_command.color, "auto, always or never (NO_COLOR is honoured)")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  verify->add_option("paths", verify_command.paths, "interaction files or directories")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -224,5 +259,6 @@ int main(int argc, char** argv) {
     return RunServe(schema, listen, paths, grace_ms, watch, !no_admin, admin_token);
   }
   if (*check) return RunCheck(schema, paths);
+  if (*verify) return understudy::RunVerify(verify_command);
   return RunCall(schema, call_options, headers);
 }

@@ -6,7 +6,7 @@
 #   P/include/understudy/{mock_server,testing,schema,...}.h   stable forwarding headers
 #   P/include/understudy/src/*.h, mockserver/*.h               the headers, repo-rooted as in the tree
 #   P/include/understudy/google/rpc/*.pb.h                     generated code compiled into core
-#   P/lib/cmake/understudy/understudy{Config,ConfigVersion,Targets}.cmake
+#   P/lib/cmake/understudy/understudy{Config,ConfigVersion,Targets}.cmake, UnderstudyContracts.cmake
 #   P/share/understudy/proto/google/rpc/*.proto
 #
 # and users write
@@ -105,4 +105,5 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/understudyConfigVersion.c
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/understudyConfig.cmake
               ${PROJECT_BINARY_DIR}/understudyConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/UnderstudyContracts.cmake
   DESTINATION ${UNDERSTUDY_INSTALL_CMAKEDIR})

@@ -1,0 +1,118 @@
+#include "cli/verify_command.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include <grpcpp/create_channel.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "cli/call_client.h"
+#include "verify/provider_process.h"
+#include "verify/reflection_client.h"
+#include "verify/report.h"
+#include "verify/verifier.h"
+
+namespace understudy {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitCannotRun = 2;
+
+int CannotRun(const std::string& message) {
+  std::cerr << "verify: " << message << "\n";
+  return kExitCannotRun;
+}
+
+}  // namespace
+
+int RunVerify(const VerifyCommand& command) {
+  const bool schema_flags = !command.schema.proto_files.empty() ||
+                            !command.schema.descriptor_sets.empty();
+  if (command.reflect == schema_flags) {
+    return CannotRun("give the schema with --proto/--descriptor-set, or --reflect (one of them)");
+  }
+  if (command.target.empty() && command.start.empty()) return CannotRun("--target is required");
+  if (command.jobs < 1) return CannotRun("--jobs takes a positive number");
+  if (!(command.timeout_seconds > 0)) return CannotRun("--timeout takes a positive number of seconds");
+  VerifyOptions options;
+  for (const auto& header : command.headers) {
+    std::string key, value;
+    if (!SplitHeader(header, &key, &value)) {
+      return CannotRun(absl::StrCat("--header ", header, ": expected KEY: VALUE"));
+    }
+    options.headers.emplace_back(key, value);
+  }
+  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(command.timeout_seconds * 1000));
+  options.jobs = command.jobs;
+  options.setup_command = command.setup;
+
+  // Without --reflect, every file is checked before anything starts or connects.
+  std::unique_ptr<Verifier> verifier;
+  auto plan = [&](std::shared_ptr<const Schema> schema) {
+    auto created = Verifier::Create(std::move(schema), command.paths, options);
+    if (!created.ok()) {
+      std::cerr << created.status().message() << "\n";
+      return false;
+    }
+    verifier = std::move(*created);
+    return true;
+  };
+  if (!command.reflect) {
+    auto loaded = Schema::Load(command.schema);
+    if (!loaded.ok()) {
+      std::cerr << loaded.status().message() << "\n";
+      return kExitCannotRun;
+    }
+    if (!plan(std::shared_ptr<const Schema>(std::move(*loaded)))) return kExitCannotRun;
+  }
+
+  std::unique_ptr<ProviderProcess> provider;
+  std::string target = command.target;
+  if (!command.start.empty()) {
+    auto started = ProviderProcess::Start(command.start, std::chrono::seconds(30));
+    if (!started.ok()) return CannotRun(std::string(started.status().message()));
+    provider = std::move(*started);
+    if (target.empty()) target = provider->address();
+  }
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto connect_by = std::chrono::system_clock::now() +
+                    std::max(options.timeout, std::chrono::milliseconds(provider ? 30000 : 0));
+  if (!channel->WaitForConnected(connect_by)) {
+    return CannotRun(absl::StrCat("cannot reach ", target, " (is the server running?)"));
+  }
+  if (command.reflect) {
+    auto reflected = SchemaFromReflection(channel, options.timeout);
+    if (!reflected.ok()) return CannotRun(std::string(reflected.status().message()));
+    if (!plan(*reflected)) return kExitCannotRun;
+  }
+
+  const bool color = command.color == "always" ||
+                     (command.color == "auto" && ColorWanted(STDOUT_FILENO));
+  auto start = std::chrono::steady_clock::now();
+  auto results = verifier->Run(
+      channel, [color](const CaseResult& result) { PrintResult(result, color, std::cout); });
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PrintSummary(results, color, std::cout);
+  if (provider != nullptr) provider->Stop();
+
+  int exit_code = kExitOk;
+  for (const auto& r : results) {
+    if (!r.passed()) exit_code = kExitFailed;
+  }
+  if (!command.junit.empty()) {
+    if (auto status = WriteJUnit(results, target, seconds, command.junit); !status.ok()) {
+      return CannotRun(std::string(status.message()));
+    }
+  }
+  if (!command.json.empty()) {
+    if (auto status = WriteJsonReport(results, target, seconds, command.json); !status.ok()) {
+      return CannotRun(std::string(status.message()));
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace understudy

@@ -1,0 +1,31 @@
+// `understudy verify`: plays interaction files against a real server (SPEC.md, "verify").
+#ifndef UNDERSTUDY_CLI_VERIFY_COMMAND_H_
+#define UNDERSTUDY_CLI_VERIFY_COMMAND_H_
+
+#include <string>
+#include <vector>
+
+#include "src/schema.h"
+
+namespace understudy {
+
+struct VerifyCommand {
+  SchemaOptions schema;
+  bool reflect = false;
+  std::string target;  // HOST:PORT; with --start, defaults to the address the provider prints
+  std::string start;   // a command that starts the provider
+  std::vector<std::string> paths;
+  std::vector<std::string> headers;  // "KEY: VALUE"
+  double timeout_seconds = 10;
+  int jobs = 1;
+  std::string setup;
+  std::string junit, json;
+  std::string color = "auto";  // auto, always, never
+};
+
+// The process exit code: 0 all passed, 1 some failed, 2 could not run.
+int RunVerify(const VerifyCommand& command);
+
+}  // namespace understudy
+
+#endif  // UNDERSTUDY_CLI_VERIFY_COMMAND_H_

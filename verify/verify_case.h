@@ -1,0 +1,67 @@
+// VerifyCase: one interaction, planned for playing against a real server.
+//
+//   Diagnostics problems;
+//   auto c = VerifyCase::Plan(interaction, schema, {{"authorization", "Bearer t"}}, &problems);
+//   std::vector<Difference> diffs = c->Run(&stub, std::chrono::seconds(10));
+//
+// Planning turns the request side of the interaction into concrete messages (literals as written,
+// a matcher's `$example`, the first `$oneOf` alternative; `$any`/`$absent` fields left unset) and
+// checks that they match the interaction's own request matchers. The response side becomes
+// matchers: bodies match partially unless `$exact`, `$example` is ignored, templates are rendered
+// from the request the verifier sends. Running plays the call and lists every difference, each
+// with a JSON pointer into the interaction (e.g. /response/stream/2/body/user/name).
+#ifndef UNDERSTUDY_VERIFY_VERIFY_CASE_H_
+#define UNDERSTUDY_VERIFY_VERIFY_CASE_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include "src/diagnostics.h"
+#include "src/interaction.h"
+#include "src/schema.h"
+#include "verify/generic_call.h"
+
+namespace understudy {
+
+struct Difference {
+  std::string pointer;  // into the interaction; "" for the call as a whole
+  std::string message;  // e.g. `expected "Ada", got "Ado"`
+};
+
+class VerifyCase {
+ public:
+  // Null, with every problem added to `diagnostics`, when the interaction cannot be played.
+  // `headers` (e.g. --header) go with every call, except keys the interaction wants `$absent`.
+  static std::unique_ptr<VerifyCase> Plan(const Interaction& interaction, const Schema& schema,
+                                          const MetadataPairs& headers, Diagnostics* diagnostics);
+  ~VerifyCase();
+
+  const Interaction& interaction() const { return *interaction_; }
+  // Plays the call; empty when the server kept the contract. Thread-safe.
+  std::vector<Difference> Run(grpc::GenericStub* stub, std::chrono::milliseconds timeout) const;
+
+  struct Expectations;  // verify/expectations.h
+  struct Outcome;
+
+ private:
+  VerifyCase() = default;
+  void Judge(const Outcome& outcome, std::chrono::milliseconds timeout,
+             std::vector<Difference>* out) const;
+  void JudgeMessages(const Outcome& outcome, std::vector<Difference>* out) const;
+
+  const Interaction* interaction_ = nullptr;
+  const Schema* schema_ = nullptr;
+  MetadataPairs metadata_;
+  std::vector<std::string> requests_;  // serialized, in sending order
+  // Bidi: for each conversation step, true when the client sends (the next of requests_).
+  std::vector<bool> client_steps_;
+  std::unique_ptr<Expectations> expected_;
+};
+
+}  // namespace understudy
+
+#endif  // UNDERSTUDY_VERIFY_VERIFY_CASE_H_

@@ -1,0 +1,358 @@
+// VerifyCase::Plan: from an interaction to the request to send and the answer to expect.
+#include <optional>
+#include <set>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "src/request.h"
+#include "src/response.h"
+#include "src/template.h"
+#include "verify/expectations.h"
+#include "verify/verify_case.h"
+
+namespace understudy {
+namespace {
+
+namespace pb = google::protobuf;
+using json = nlohmann::json;
+
+// Problems of one interaction, reported at pointers relative to it.
+struct Problems {
+  const Interaction& interaction;
+  Diagnostics* diagnostics;
+  bool ok = true;
+  void Add(const std::string& pointer, const std::string& message) {
+    diagnostics->Add(interaction.file, interaction.pointer + pointer, message);
+    ok = false;
+  }
+};
+
+// The concrete value a request spec stands for: literals as written, a matcher's $example, the
+// first $oneOf alternative, the lower bound of a range. Nullopt when the field stays unset
+// ($any, $absent) or no value can be chosen (a problem is added).
+std::optional<json> Concrete(const json& spec, const std::string& pointer, Problems* problems) {
+  if (spec.is_array()) {
+    json out = json::array();
+    for (size_t i = 0; i < spec.size(); ++i) {
+      auto element = Concrete(spec[i], JoinPointer(pointer, i), problems);
+      if (element.has_value()) out.push_back(std::move(*element));
+    }
+    return out;
+  }
+  if (!spec.is_object()) return spec;
+  if (!IsMatcherObject(spec)) {
+    json out = json::object();
+    for (const auto& [key, value] : spec.items()) {
+      auto field = Concrete(value, JoinPointer(pointer, key), problems);
+      if (field.has_value()) out[key] = std::move(*field);
+    }
+    return out;
+  }
+  if (spec.contains("$example")) return spec["$example"];
+  if (spec.contains("$eq")) return spec["$eq"];
+  if (spec.contains("$exact")) return Concrete(spec["$exact"], JoinPointer(pointer, "$exact"), problems);
+  if (spec.contains("$unordered")) {
+    return Concrete(spec["$unordered"], JoinPointer(pointer, "$unordered"), problems);
+  }
+  if (spec.contains("$any") || spec.contains("$absent")) return std::nullopt;
+  if (spec.contains("$oneOf") && spec["$oneOf"].is_array() && !spec["$oneOf"].empty()) {
+    return Concrete(spec["$oneOf"][0], JoinPointer(pointer, "$oneOf/0"), problems);
+  }
+  if (spec.contains("$gte")) return spec["$gte"];
+  if (spec.contains("$lte")) return spec["$lte"];
+  problems->Add(pointer, "the verifier sends this request, but cannot choose a value for this "
+                         "matcher: add \"$example\": VALUE");
+  return std::nullopt;
+}
+
+std::unique_ptr<pb::Message> ParseRequest(const Schema& schema, const pb::Descriptor* type,
+                                          const json& spec, const std::string& pointer,
+                                          Problems* problems) {
+  auto value = Concrete(spec, pointer, problems);
+  auto message = schema.NewMessage(type);
+  if (!value.has_value()) return message;
+  auto status = pb::util::JsonStringToMessage(value->dump(), message.get());
+  if (!status.ok()) {
+    problems->Add(pointer, absl::StrCat("the request to send is not a valid ", type->full_name(),
+                                        ": ", std::string(status.message())));
+  }
+  return message;
+}
+
+// Renders the templates in the strings of a response spec from the request to send.
+void RenderTemplates(json* spec, const pb::Descriptor* request_type, const Request& request,
+                     const std::string& pointer, Problems* problems) {
+  if (spec->is_string()) {
+    const std::string& text = spec->get_ref<const std::string&>();
+    if (!Template::Contains(text)) return;
+    std::string error;
+    auto compiled = Template::Compile(text, request_type, &error);
+    if (!compiled.has_value()) {
+      problems->Add(pointer, error);
+      return;
+    }
+    *spec = compiled->Render(request);
+  } else if (spec->is_array()) {
+    for (size_t i = 0; i < spec->size(); ++i) {
+      RenderTemplates(&(*spec)[i], request_type, request, JoinPointer(pointer, i), problems);
+    }
+  } else if (spec->is_object()) {
+    for (auto& [key, value] : spec->items()) {
+      if (key == "$regex") continue;
+      RenderTemplates(&value, request_type, request, JoinPointer(pointer, key), problems);
+    }
+  }
+}
+
+std::vector<ExpectedMetadata> CompileMetadataExpectations(const json& spec,
+                                                          const std::string& pointer,
+                                                          MatcherCompiler* compiler,
+                                                          const Interaction& interaction) {
+  std::vector<ExpectedMetadata> out;
+  if (!spec.is_object()) return out;
+  for (const auto& [key, value] : spec.items()) {
+    std::string at = JoinPointer(pointer, key);
+    auto matcher = compiler->Compile(value, Target::Text(), interaction.pointer + at);
+    if (matcher == nullptr) continue;
+    out.push_back({absl::AsciiStrToLower(key), std::move(matcher), absl::EndsWith(key, "-bin"), at});
+  }
+  return out;
+}
+
+void CompileStatusExpectations(const json& spec, const Schema& schema, MatcherCompiler* compiler,
+                               const Interaction& interaction,
+                               VerifyCase::Expectations* expected, Problems* problems) {
+  if (!spec.is_object()) return;
+  if (spec.contains("code")) {
+    const json& code = spec["code"];
+    expected->code = StatusCodeFromName(code.is_string() ? code.get<std::string>() : code.dump());
+  }
+  if (spec.contains("message")) {
+    expected->status_message = compiler->Compile(spec["message"], Target::Text(),
+                                                 interaction.pointer + "/response/status/message");
+  }
+  if (!spec.contains("details") || !spec["details"].is_array()) return;
+  const json& details = spec["details"];
+  for (size_t i = 0; i < details.size(); ++i) {
+    std::string at = JoinPointer("/response/status/details", i);
+    const json& detail = details[i];
+    if (!detail.is_object() || !detail.contains("@type") || !detail["@type"].is_string()) continue;
+    std::string url = detail["@type"].get<std::string>();
+    const pb::Descriptor* type = schema.FindMessage(url.substr(url.rfind('/') + 1));
+    if (type == nullptr) {
+      problems->Add(at + "/@type", absl::StrCat("unknown detail type ", url));
+      continue;
+    }
+    json fields = detail;
+    fields.erase("@type");
+    auto matcher = compiler->Compile(fields, Target::Message(type), interaction.pointer + at);
+    if (matcher != nullptr) expected->details.push_back({type, std::move(matcher), at});
+  }
+}
+
+// Checks the request the verifier built against the interaction's own request matchers: a
+// request the mock would not match cannot verify the provider's side of the interaction.
+void CheckAgainstOwnMatchers(const Interaction& interaction, const MetadataPairs& sent_text,
+                             const std::vector<std::unique_ptr<pb::Message>>& messages,
+                             Problems* problems) {
+  auto mismatch = [&](const std::string& pointer, const Mismatch& why) {
+    problems->Add(pointer, absl::StrCat("the request the verifier would send does not match this ",
+                                        "interaction's own request (", why.ToString(),
+                                        "): add an \"$example\" that does"));
+  };
+  for (const auto& m : interaction.metadata) {
+    const std::string* value = nullptr;
+    for (const auto& [key, text] : sent_text) {
+      if (key == m.key) value = &text;
+    }
+    Mismatch why;
+    Node node = value != nullptr ? Node::OfText(value) : Node{nullptr, nullptr, -1, nullptr};
+    if (!m.matcher->Matches(node, &why)) mismatch(JoinPointer("/request/metadata", m.key), why);
+  }
+  Mismatch why;
+  switch (interaction.kind) {
+    case RpcKind::kUnary:
+    case RpcKind::kServerStreaming:
+      if (interaction.body != nullptr && !interaction.body->Matches(Node::OfMessage(messages[0].get()), &why)) {
+        mismatch("/request/body", why);
+      }
+      break;
+    case RpcKind::kClientStreaming:
+      for (size_t i = 0; interaction.has_stream && i < interaction.stream.size() && i < messages.size(); ++i) {
+        if (!interaction.stream[i]->Matches(Node::OfMessage(messages[i].get()), &why)) {
+          mismatch(JoinPointer("/request/stream", i), why);
+        }
+      }
+      break;
+    case RpcKind::kBidiStreaming: {
+      size_t next = 0;
+      for (const auto& step : interaction.conversation) {
+        if (step.client == nullptr || next >= messages.size()) continue;
+        if (!step.client->Matches(Node::OfMessage(messages[next++].get()), &why)) {
+          mismatch(step.pointer.substr(interaction.pointer.size()), why);
+        }
+      }
+      break;
+    }
+  }
+}
+
+std::unique_ptr<pb::Message> Clone(const pb::Message& message) {
+  std::unique_ptr<pb::Message> copy(message.New());
+  copy->CopyFrom(message);
+  return copy;
+}
+
+}  // namespace
+
+VerifyCase::~VerifyCase() = default;
+
+std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, const Schema& schema,
+                                             const MetadataPairs& headers,
+                                             Diagnostics* diagnostics) {
+  const size_t problems_before = diagnostics->size();
+  Problems problems{interaction, diagnostics};
+  auto plan = std::unique_ptr<VerifyCase>(new VerifyCase());
+  plan->interaction_ = &interaction;
+  plan->schema_ = &schema;
+  plan->expected_ = std::make_unique<Expectations>();
+  const json& source = interaction.source;
+  const json request_spec = source.value("request", json::object());
+  const pb::Descriptor* input = interaction.method->input_type();
+  const pb::Descriptor* output = interaction.method->output_type();
+
+  // Metadata: as the file writes it (base64 for -bin keys), then --header for the rest.
+  MetadataPairs sent_text;
+  std::set<std::string> excluded;
+  if (request_spec.contains("metadata") && request_spec["metadata"].is_object()) {
+    for (const auto& [key, value] : request_spec["metadata"].items()) {
+      std::string at = JoinPointer("/request/metadata", key);
+      std::optional<json> concrete;
+      if (IsMatcherObject(value) && value.contains("$absent")) {
+        excluded.insert(key);
+        continue;
+      }
+      bool from_header = std::any_of(headers.begin(), headers.end(),
+                                     [&](const auto& h) { return h.first == key; });
+      if (IsMatcherObject(value) && !value.contains("$example") && !value.contains("$eq")) {
+        if (from_header || value.contains("$any")) continue;
+        problems.Add(at, absl::StrCat("the verifier sends this request, but cannot choose a value ",
+                                      "for this matcher: add \"$example\" or pass --header ", key,
+                                      ":VALUE"));
+        continue;
+      }
+      concrete = Concrete(value, at, &problems);
+      if (!concrete.has_value()) continue;
+      excluded.insert(key);  // the file's value wins over --header
+      sent_text.emplace_back(key, concrete->is_string() ? concrete->get<std::string>() : concrete->dump());
+    }
+  }
+  for (const auto& [key, value] : headers) {
+    if (excluded.count(key) == 0) sent_text.emplace_back(key, value);
+  }
+  for (const auto& [key, value] : sent_text) {
+    std::string bytes = value;
+    if (absl::EndsWith(key, "-bin") && !absl::Base64Unescape(value, &bytes)) {
+      problems.Add(JoinPointer("/request/metadata", key), "not valid base64");
+    }
+    plan->metadata_.emplace_back(key, bytes);
+  }
+
+  // Request messages.
+  std::vector<std::unique_ptr<pb::Message>> messages;
+  json conversation = source.value("conversation", json::array());
+  switch (interaction.kind) {
+    case RpcKind::kUnary:
+    case RpcKind::kServerStreaming:
+      messages.push_back(ParseRequest(schema, input, request_spec.value("body", json::object()),
+                                      "/request/body", &problems));
+      break;
+    case RpcKind::kClientStreaming: {
+      json stream = request_spec.value("stream", json::array());
+      for (size_t i = 0; i < stream.size(); ++i) {
+        messages.push_back(ParseRequest(schema, input, stream[i], JoinPointer("/request/stream", i),
+                                        &problems));
+      }
+      break;
+    }
+    case RpcKind::kBidiStreaming:
+      for (size_t k = 0; k < conversation.size(); ++k) {
+        bool client = conversation[k].contains("client");
+        plan->client_steps_.push_back(client);
+        if (client) {
+          messages.push_back(ParseRequest(schema, input, conversation[k]["client"],
+                                          JoinPointer(JoinPointer("/conversation", k), "client"),
+                                          &problems));
+        }
+      }
+      break;
+  }
+  for (const auto& m : messages) plan->requests_.push_back(m->SerializeAsString());
+  if (problems.ok) CheckAgainstOwnMatchers(interaction, sent_text, messages, &problems);
+
+  // The answer: templates rendered from that request, then compiled to matchers.
+  MetadataView view;
+  for (const auto& [key, value] : sent_text) view.emplace_back(key, value);
+  std::vector<std::unique_ptr<pb::Message>> all_sent;
+  for (const auto& m : messages) all_sent.push_back(Clone(*m));
+  Request request{&view, messages.empty() ? nullptr : messages.back().get(), &all_sent};
+  json response = source.value("response", json::object());
+  RenderTemplates(&response, input, request, "/response", &problems);
+  MatcherCompiler compiler(&schema, interaction.file, diagnostics);
+  Expectations& expected = *plan->expected_;
+  auto expect = [&](const json& body, const std::string& at) {
+    expected.messages.push_back(
+        {compiler.Compile(body, Target::Message(output), interaction.pointer + at), at});
+    if (expected.messages.back().matcher == nullptr) problems.ok = false;
+  };
+  switch (interaction.kind) {
+    case RpcKind::kUnary:
+    case RpcKind::kClientStreaming:
+      expected.messages_pointer = "/response/body";
+      if (response.contains("body")) {
+        expected.check_messages = true;
+        expect(response["body"], "/response/body");
+      }
+      break;
+    case RpcKind::kServerStreaming:
+      expected.messages_pointer = "/response/stream";
+      if (response.contains("stream")) {
+        expected.check_messages = true;
+        for (size_t i = 0; i < response["stream"].size(); ++i) {
+          expect(response["stream"][i].value("body", json::object()),
+                 JoinPointer(JoinPointer("/response/stream", i), "body"));
+        }
+      }
+      break;
+    case RpcKind::kBidiStreaming: {
+      expected.messages_pointer = "/conversation";
+      expected.check_messages = true;
+      std::vector<std::unique_ptr<pb::Message>> so_far;
+      for (size_t k = 0, next = 0; k < conversation.size(); ++k) {
+        std::string at = JoinPointer("/conversation", k);
+        if (plan->client_steps_[k]) {
+          so_far.push_back(Clone(*messages[next++]));
+          continue;
+        }
+        json body = conversation[k].value("server", json::object());
+        Request step{&view, so_far.empty() ? nullptr : so_far.back().get(), &so_far};
+        RenderTemplates(&body, input, step, at + "/server", &problems);
+        expect(body, at + "/server");
+      }
+      break;
+    }
+  }
+  expected.headers = CompileMetadataExpectations(response.value("headers", json::object()),
+                                                 "/response/headers", &compiler, interaction);
+  expected.trailers = CompileMetadataExpectations(response.value("trailers", json::object()),
+                                                  "/response/trailers", &compiler, interaction);
+  CompileStatusExpectations(response.value("status", json::object()), schema, &compiler,
+                            interaction, &expected, &problems);
+  if (!problems.ok || diagnostics->size() != problems_before) return nullptr;
+  return plan;
+}
+
+}  // namespace understudy
