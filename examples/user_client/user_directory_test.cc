@@ -126,7 +126,7 @@ TEST_F(UserDirectoryTest, GetUserReportsNotFoundAndDoesNotCacheIt) {
   auto directory = Directory();
   auto missing = directory->GetUser("404");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(missing.status().message(), "User not found");
+  EXPECT_EQ(missing.status().message(), "User 404 not found");
 
   EXPECT_EQ(directory->GetUser("404").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(CountOf(kGetUser), 2);  // not retried, not cached

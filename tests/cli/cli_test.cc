@@ -412,7 +412,7 @@ TEST_F(CallCommand, ExitsOneWithTheStatusOnAnError) {
   EXPECT_EQ(result.exit_code, 1) << Describe(result);
   EXPECT_EQ(result.out, "");
   EXPECT_THAT(result.err, HasSubstr("NOT_FOUND"));
-  EXPECT_THAT(result.err, HasSubstr("User not found"));
+  EXPECT_THAT(result.err, HasSubstr("User 404 not found"));
 }
 
 TEST_F(CallCommand, ExitsOneWhenUnauthenticated) {

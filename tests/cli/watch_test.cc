@@ -129,7 +129,7 @@ TEST(ServeWatch, RewrittenFileIsServedAndReported) {
 
   WriteFile(dir / "users.json", GetUserFile("Rear Admiral Hopper"));
   EXPECT_TRUE(client.WaitForName("7", "Rear Admiral Hopper")) << serve->err();
-  EXPECT_TRUE(WaitForStderr(*serve, "reloaded: 7 interactions from 1 files\n")) << serve->err();
+  EXPECT_TRUE(WaitForStderr(*serve, "reloaded: 8 interactions from 1 files\n")) << serve->err();
 
   ReplaceFile(dir / "users.json", GetUserFile("Amazing Grace"));
   EXPECT_TRUE(client.WaitForName("7", "Amazing Grace")) << serve->err();
@@ -154,7 +154,7 @@ TEST(ServeWatch, NewFilesAreServedAndDeletedOnesDropped) {
   fs::create_directory(dir / "more");
   WriteFile(dir / "more" / "user_8.json", extra.dump());
   EXPECT_TRUE(client.WaitForName("8", "Katherine Johnson")) << serve->err();
-  EXPECT_TRUE(WaitForStderr(*serve, "reloaded: 8 interactions from 2 files\n")) << serve->err();
+  EXPECT_TRUE(WaitForStderr(*serve, "reloaded: 9 interactions from 2 files\n")) << serve->err();
 
   fs::remove(dir / "more" / "user_8.json");
   auto give_up = std::chrono::steady_clock::now() + kTimeout;
@@ -179,7 +179,7 @@ TEST(ServeWatch, InvalidChangeIsReportedAndThePreviousSetKeepsServing) {
   EXPECT_THAT(serve->err(), HasSubstr(absl::StrCat((dir / "users.json").string(),
                                                    ": /interactions/1/request/body/userid: ")));
   EXPECT_THAT(serve->err(), HasSubstr("\"userId\""));
-  EXPECT_THAT(serve->err(), HasSubstr("reload failed: still serving the previous 7 interactions"));
+  EXPECT_THAT(serve->err(), HasSubstr("reload failed: still serving the previous 8 interactions"));
   std::string name;
   ASSERT_TRUE(client.GetUser("7", &name).ok());
   EXPECT_EQ(name, "Grace Hopper");

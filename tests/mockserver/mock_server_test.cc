@@ -97,7 +97,7 @@ TEST(MockServer, StartsOnAFreePortAndAnswersCalls) {
   ASSERT_TRUE(mock.ok()) << mock.status();
   EXPECT_GT((*mock)->port(), 0);
   EXPECT_EQ((*mock)->address(), "127.0.0.1:" + std::to_string((*mock)->port()));
-  EXPECT_EQ((*mock)->interactions()->interactions().size(), 35u);
+  EXPECT_EQ((*mock)->interactions()->interactions().size(), 39u);
 
   user::GetUserResponse response;
   grpc::Status status = GetUser(**mock, "42", &response);
@@ -127,7 +127,7 @@ TEST(MockServer, InlineJsonJoinsTheFiles) {
       "response": {"body": {"user": {"id": "43", "name": "Inline"}}}}]})"};
   auto mock = MockServer::Start(options);
   ASSERT_TRUE(mock.ok()) << mock.status();
-  EXPECT_EQ((*mock)->interactions()->interactions().size(), 36u);
+  EXPECT_EQ((*mock)->interactions()->interactions().size(), 40u);
   user::GetUserResponse response;
   ASSERT_TRUE(GetUser(**mock, "43", &response).ok());
   EXPECT_EQ(response.user().name(), "Inline");

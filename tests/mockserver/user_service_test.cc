@@ -210,7 +210,7 @@ TEST_F(UserServiceTest, GetMissingUserSendsErrorInfoAndTrailer) {
   user::GetUserResponse response;
   grpc::Status status = stub_->GetUser(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(status.error_message(), "User not found");
+  EXPECT_EQ(status.error_message(), "User 404 not found");
   EXPECT_EQ(Value(context.GetServerTrailingMetadata(), "x-backend"), "users-db-1");
 
   google::rpc::Status details = Details(context, status);

@@ -49,7 +49,7 @@ if(SANITIZE)
 endif()
 run("configure the consumer" ${CMAKE_COMMAND} -S ${SOURCE}/tests/package -B ${WORK}/build
     -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
-    -DCMAKE_PREFIX_PATH=${prefix} ${flags})
+    -DCMAKE_PREFIX_PATH=${prefix} -DUNDERSTUDY_SOURCE=${SOURCE} ${flags})
 # The package must come from the fresh prefix, not from some other installation.
 file(STRINGS ${WORK}/build/CMakeCache.txt found REGEX "^understudy_DIR:")
 if(NOT found STREQUAL "understudy_DIR:PATH=${prefix}/lib/cmake/understudy")
@@ -58,4 +58,7 @@ endif()
 run("build the consumer" ${CMAKE_COMMAND} --build ${WORK}/build)
 run("run the consumer" ${WORK}/build/package_consumer
     ${SOURCE}/proto/user.proto ${SOURCE}/contracts/user_service/get_user.json)
+message(STATUS "${output}")
+run("the consumer's contract test" ${CMAKE_CTEST_COMMAND} --test-dir ${WORK}/build
+    --output-on-failure)
 message(STATUS "${output}")

@@ -243,13 +243,13 @@ class UserServiceMockTest(unittest.TestCase):
             self.stub.GetUser(user_pb2.GetUserRequest(user_id="404"), metadata=AUTH,
                               timeout=CALL_TIMEOUT_S)
         error = raised.exception
-        self.assertRpcError(error, grpc.StatusCode.NOT_FOUND, "User not found")
+        self.assertRpcError(error, grpc.StatusCode.NOT_FOUND, "User 404 not found")
         trailers = error.trailing_metadata()
         self.assertEqual(dict(trailers).get("x-backend"), "users-db-1")
         status = _status_details(trailers)
         self.assertIsNotNone(status, "no grpc-status-details-bin in %r" % (trailers,))
         self.assertEqual(status.code, grpc.StatusCode.NOT_FOUND.value[0])
-        self.assertEqual(status.message, "User not found")
+        self.assertEqual(status.message, "User 404 not found")
         self.assertEqual(len(status.details), 1)
         info = _unpack(status.details[0], error_details_pb2.ErrorInfo)
         self.assertEqual(info.reason, "USER_NOT_FOUND")
