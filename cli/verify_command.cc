@@ -1,5 +1,6 @@
 #include "cli/verify_command.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -37,6 +38,8 @@ int RunVerify(const VerifyCommand& command) {
   if (command.target.empty() && command.start.empty()) return CannotRun("--target is required");
   if (command.jobs < 1) return CannotRun("--jobs takes a positive number");
   if (!(command.timeout_seconds > 0)) return CannotRun("--timeout takes a positive number of seconds");
+  // A setup hook that exits without reading its standard input must not kill the verifier.
+  signal(SIGPIPE, SIG_IGN);
   VerifyOptions options;
   for (const auto& header : command.headers) {
     std::string key, value;
