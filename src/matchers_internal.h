@@ -139,15 +139,10 @@ class ObjectMatcher final : public Matcher {
       if (!e.matcher->Matches(Node::OfField(m, e.field), why)) return FailAt(why, e.token);
     }
     if (exact_) {
-      std::vector<const FD*> set;
-      m->GetReflection()->ListFields(*m, &set);
-      for (const FD* f : set) {
-        bool listed = std::any_of(entries_.begin(), entries_.end(),
-                                  [f](const Entry& e) { return e.field == f; });
-        if (!listed) {
-          return Fail(why, absl::StrCat("field \"", f->json_name(), "\" is set, but $exact ",
-                                        "does not list it"));
-        }
+      std::vector<const FD*> unlisted = Unlisted(*m);
+      if (!unlisted.empty()) {
+        return Fail(why, absl::StrCat("field \"", unlisted[0]->json_name(), "\" is set, but ",
+                                      "$exact does not list it"));
       }
     }
     return true;
@@ -160,16 +155,10 @@ class ObjectMatcher final : public Matcher {
     }
     for (const auto& e : entries_) CollectAt(*e.matcher, Node::OfField(m, e.field), e.token, out);
     if (!exact_) return;
-    std::vector<const FD*> set;
-    m->GetReflection()->ListFields(*m, &set);
-    for (const FD* f : set) {
-      bool listed = std::any_of(entries_.begin(), entries_.end(),
-                                [f](const Entry& e) { return e.field == f; });
-      if (!listed) {
-        out->push_back({JoinPointer("", f->json_name()),
-                        absl::StrCat("unexpected field: set, but $exact does not list it (got ",
-                                     Show(Node::OfField(m, f)), ")")});
-      }
+    for (const FD* f : Unlisted(*m)) {
+      out->push_back({JoinPointer("", f->json_name()),
+                      absl::StrCat("unexpected field: set, but $exact does not list it (got ",
+                                   Show(Node::OfField(m, f)), ")")});
     }
   }
   int Specificity() const override {
@@ -193,6 +182,19 @@ class ObjectMatcher final : public Matcher {
   }
 
  private:
+  // The fields set in `m` that no entry lists.
+  std::vector<const FD*> Unlisted(const pb::Message& m) const {
+    std::vector<const FD*> set, out;
+    m.GetReflection()->ListFields(m, &set);
+    for (const FD* f : set) {
+      if (std::none_of(entries_.begin(), entries_.end(),
+                       [f](const Entry& e) { return e.field == f; })) {
+        out.push_back(f);
+      }
+    }
+    return out;
+  }
+
   std::vector<Entry> entries_;
   bool exact_;
   bool root_;
