@@ -99,6 +99,8 @@ int RunVerify(const VerifyCommand& command) {
       channel, [color](const CaseResult& result) { PrintResult(result, color, std::cout); });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PrintSummary(results, color, std::cout);
+  // Close the connection first: a server's graceful shutdown may wait for open connections.
+  channel.reset();
   if (provider != nullptr) provider->Stop();
 
   int exit_code = kExitOk;

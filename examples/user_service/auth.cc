@@ -12,9 +12,14 @@ constexpr char kBearer[] = "Bearer ";
 class AuthInterceptor final : public grpc::experimental::Interceptor {
  public:
   AuthInterceptor(grpc::experimental::ServerRpcInfo* info, Authenticator* auth)
-      : call_(info->server_context()), auth_(auth) {}
+      : call_(info->server_context()), auth_(auth) {
+    auth_->in_flight_.fetch_add(1);
+  }
   // Interceptors die with their call's context: the verdict goes with them.
-  ~AuthInterceptor() override { auth_->Forget(call_); }
+  ~AuthInterceptor() override {
+    auth_->Forget(call_);
+    auth_->in_flight_.fetch_sub(1);
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;

@@ -19,6 +19,8 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
@@ -46,6 +48,10 @@ class Authenticator {
   // The interceptor's side.
   void Record(const grpc::ServerContextBase* call, bool accepted);
   void Forget(const grpc::ServerContextBase* call);
+
+  // Calls started and not yet over (every service's), for a graceful shutdown.
+  int64_t InFlight() const { return in_flight_.load(); }
+  std::atomic<int64_t> in_flight_{0};
 
  private:
   const std::set<std::string> tokens_;

@@ -1,5 +1,7 @@
 #include "examples/user_service/user_server.h"
 
+#include <thread>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -35,6 +37,9 @@ absl::StatusOr<std::unique_ptr<UserServer>> UserServer::Start(const UserServerOp
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(server->service_.get());
+  // Reflection is a synchronous service: its threads poll with this timeout, and a shutdown
+  // waits for them to notice (the default, a second or more, shows in every test's teardown).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC, 50);
   builder.experimental().SetInterceptorCreators(Interceptors(server->auth_.get()));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || port == 0) {
@@ -53,7 +58,14 @@ UserServer::~UserServer() {
 void UserServer::Shutdown(std::chrono::milliseconds grace) {
   if (server_ == nullptr) return;
   shut_down_ = true;
-  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  if (auto* health = server_->GetHealthCheckService(); health != nullptr) health->Shutdown();
+  // Wait for the calls in flight, then close at once: gRPC's own deadline would also wait out
+  // connections that are merely open (a verifier or client that has not hung up yet).
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (auth_->InFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
 }
 

@@ -104,7 +104,10 @@ absl::StatusOr<std::unique_ptr<UserStore>> UserStore::Open(const std::string& pa
     return status;
   }
   sqlite3_busy_timeout(db, 5000);  // before anything that may meet another process's lock
-  for (const char* sql : {"PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON", kSchema}) {
+  // WAL lets a seeding process write while the server reads; NORMAL syncs at checkpoints only
+  // (safe against corruption, may lose the last commits on power loss: fine for a test double).
+  for (const char* sql : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
+                          "PRAGMA foreign_keys = ON", kSchema}) {
     if (absl::Status s = Exec(db, sql); !s.ok()) {
       sqlite3_close(db);
       return s;
