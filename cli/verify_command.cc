@@ -38,13 +38,19 @@ int RunVerify(const VerifyCommand& command) {
   if (command.target.empty() && command.start.empty()) return CannotRun("--target is required");
   if (command.jobs < 1) return CannotRun("--jobs takes a positive number");
   if (!(command.timeout_seconds > 0)) return CannotRun("--timeout takes a positive number of seconds");
-  // A setup hook that exits without reading its standard input must not kill the verifier.
-  signal(SIGPIPE, SIG_IGN);
+  // A setup hook that exits without reading its standard input must not kill the verifier. A
+  // handler, not SIG_IGN: children (the provider, the hook) get the default back when they exec.
+  struct sigaction ignore = {};
+  ignore.sa_handler = [](int) {};
+  sigaction(SIGPIPE, &ignore, nullptr);
   VerifyOptions options;
   for (const auto& header : command.headers) {
     std::string key, value;
     if (!SplitHeader(header, &key, &value)) {
       return CannotRun(absl::StrCat("--header ", header, ": expected KEY: VALUE"));
+    }
+    if (std::string why = MetadataProblem(key, value); !why.empty()) {
+      return CannotRun(absl::StrCat("--header ", header, ": ", why));
     }
     options.headers.emplace_back(key, value);
   }

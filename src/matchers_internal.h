@@ -42,7 +42,7 @@ inline bool FailAt(Mismatch* why, const std::string& token) {
 inline std::string Show(const Node& node) {
   if (node.IsUnset()) return "unset";
   switch (KindOfNode(node)) {
-    case JsonKind::kString: return json(TextOf(node)).dump();
+    case JsonKind::kString: return Quote(TextOf(node));
     case JsonKind::kNumber:
     case JsonKind::kBool: return TextOf(node);
     case JsonKind::kArray: return absl::StrCat("an array of ", node.Size());
@@ -353,14 +353,14 @@ class ContainsTextMatcher final : public Matcher {
   explicit ContainsTextMatcher(std::string needle) : needle_(std::move(needle)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
     if (Missing(node)) {
-      return Fail(why, absl::StrCat("unset, expected a string containing ", json(needle_).dump()));
+      return Fail(why, absl::StrCat("unset, expected a string containing ", Quote(needle_)));
     }
     if (KindOfNode(node) != JsonKind::kString) {
-      return Fail(why, absl::StrCat("expected a string containing ", json(needle_).dump(),
+      return Fail(why, absl::StrCat("expected a string containing ", Quote(needle_),
                                     ", got ", Show(node)));
     }
     if (TextOf(node).find(needle_) != std::string::npos) return true;
-    return Fail(why, absl::StrCat("expected a string containing ", json(needle_).dump(), ", got ",
+    return Fail(why, absl::StrCat("expected a string containing ", Quote(needle_), ", got ",
                                   Show(node)));
   }
 
@@ -398,7 +398,7 @@ class RegexMatcher final : public Matcher {
     }
     std::string text = TextOf(node);
     if (RE2::FullMatch(text, *re_)) return true;
-    return Fail(why, absl::StrCat(json(text).dump(), " does not match /", re_->pattern(), "/"));
+    return Fail(why, absl::StrCat(Quote(text), " does not match /", re_->pattern(), "/"));
   }
 
  private:
@@ -463,7 +463,7 @@ class ScalarMatcher final : public Matcher {
   bool Matches(const Node& node, Mismatch* why) const override {
     if (node.IsText()) {
       if (*node.text == text_) return true;
-      return Fail(why, absl::StrCat("expected ", json(text_).dump(), ", got ", Show(node)));
+      return Fail(why, absl::StrCat("expected ", Quote(text_), ", got ", Show(node)));
     }
     if (node.msg == nullptr) return Fail(why, absl::StrCat("missing, expected ", Expected()));
     if (field_ == nullptr) return Fail(why, "expected a metadata value");
@@ -514,7 +514,7 @@ class ScalarMatcher final : public Matcher {
  private:
   std::string Expected() const {
     FD::CppType t = field_ == nullptr ? FD::CPPTYPE_STRING : field_->cpp_type();
-    return t == FD::CPPTYPE_STRING || t == FD::CPPTYPE_ENUM ? json(text_).dump() : text_;
+    return t == FD::CPPTYPE_STRING || t == FD::CPPTYPE_ENUM ? Quote(text_) : text_;
   }
   const FD* field_;
   bool element_;
@@ -534,7 +534,7 @@ class MessageEqualsMatcher final : public Matcher {
     if (pb::util::MessageDifferencer::Equals(*expected_, *m)) return true;
     std::string got = TextOf(node);
     return Fail(why, absl::StrCat("expected ", shown_, ", got ",
-                                  got.empty() ? "a different value" : json(got).dump()));
+                                  got.empty() ? "a different value" : Quote(got)));
   }
 
  private:

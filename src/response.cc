@@ -200,7 +200,7 @@ absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const
     const pb::Reflection* hr = holder->GetReflection();
     auto bad = [&](const char* what) {
       return absl::InvalidArgumentError(absl::StrCat("template at ", slot.pointer, " rendered ",
-                                                     json(text).dump(), ", not ", what));
+                                                     Quote(text), ", not ", what));
     };
     const bool rep = index >= 0;
     switch (leaf->cpp_type()) {

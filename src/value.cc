@@ -1,5 +1,7 @@
 #include "src/value.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -246,6 +248,11 @@ bool NumberOf(const Node& raw, long double* out) {
   if (end == nullptr || *end != '\0') return false;
   *out = v;
   return true;
+}
+
+std::string Quote(absl::string_view text) {
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace understudy

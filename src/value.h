@@ -62,6 +62,10 @@ bool HasScalarJsonForm(const google::protobuf::Descriptor* type);  // wrappers, 
 // The `value` field of a set wrapper message, as a node; the node itself otherwise.
 Node Unwrap(const Node& node);
 
+// `text` as a JSON string literal, for messages; bytes that are not UTF-8 show as U+FFFD (a
+// server's or client's text may be anything).
+std::string Quote(absl::string_view text);
+
 // Shortest decimal text that reads back as `value`, as the JSON mapping prints doubles.
 std::string FormatDouble(double value);
 // The same at float precision (0.1f prints as 0.1, not 0.10000000149011612).

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -35,6 +36,7 @@ class ProviderProcess {
   int stdout_fd_ = -1;
   std::string address_;
   std::thread forwarder_;
+  std::atomic<bool> stopping_{false};
   int exit_status_ = -1;
 };
 

@@ -151,7 +151,9 @@ absl::Status WriteJsonReport(const std::vector<CaseResult>& results, const std::
                            {"failed", failed},
                            {"seconds", seconds},
                            {"interactions", std::move(cases)}};
-  return WriteFile(path, report.dump(2) + "\n");
+  // A server's text may be any bytes: what is not UTF-8 shows as U+FFFD.
+  return WriteFile(path,
+                   report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace understudy

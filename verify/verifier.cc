@@ -49,7 +49,8 @@ std::string Verifier::Setup(const Interaction& interaction) const {
                           {"method", MethodName(interaction.method)},
                           {"states", interaction.given}};
   // The hook's standard output goes to stderr: stdout carries the PASS/FAIL lines.
-  std::string command = absl::StrCat("( ", options_.setup_command, " ) 1>&2");
+  // On lines of its own, so a command ending in a # comment still closes the group.
+  std::string command = absl::StrCat("(\n", options_.setup_command, "\n) 1>&2");
   FILE* pipe = popen(command.c_str(), "w");
   if (pipe == nullptr) return "the setup hook could not start";
   std::string text = input.dump() + "\n";

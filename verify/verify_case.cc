@@ -69,12 +69,18 @@ std::vector<Difference> VerifyCase::Run(grpc::GenericStub* stub,
       for (const auto& bytes : requests_) alive = alive && call.Write(bytes);
       if (alive) call.WritesDone();
     } else {
-      // Steps in the file's order: a server step waits for the next message.
+      // Steps in the file's order: a server step waits for the next message. After the last
+      // client step the client half-closes, as a client that has nothing more to say would.
       size_t next_request = 0;
+      bool closed = false;
       for (bool client : client_steps_) {
         std::string bytes;
         if (client) {
           alive = alive && call.Write(requests_[next_request++]);
+          if (alive && next_request == requests_.size()) {
+            call.WritesDone();
+            closed = true;
+          }
         } else if (alive && call.Read(&bytes)) {
           outcome.messages.push_back(std::move(bytes));
         } else {
@@ -82,7 +88,7 @@ std::vector<Difference> VerifyCase::Run(grpc::GenericStub* stub,
           ended = true;
         }
       }
-      if (alive) call.WritesDone();
+      if (alive && !closed) call.WritesDone();
     }
     std::string bytes;
     while (!ended && call.Read(&bytes)) outcome.messages.push_back(std::move(bytes));
@@ -102,7 +108,7 @@ void VerifyCase::Judge(const Outcome& outcome, std::chrono::milliseconds timeout
   if (code != e.code) {
     std::string got = CodeName(code);
     if (!outcome.status.error_message().empty()) {
-      absl::StrAppend(&got, " ", nlohmann::json(outcome.status.error_message()).dump());
+      absl::StrAppend(&got, " ", Quote(outcome.status.error_message()));
     }
     if (code == grpc::StatusCode::DEADLINE_EXCEEDED) {
       absl::StrAppend(&got, " (the verifier's deadline: ", timeout.count(), " ms)");

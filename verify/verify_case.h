@@ -32,6 +32,11 @@ struct Difference {
   std::string message;  // e.g. `expected "Ada", got "Ado"`
 };
 
+// Why gRPC would refuse to send metadata `key: value` (it aborts the process rather than fail the
+// call), or "" when it is fine: keys of a-z 0-9 - _ . (not grpc-), printable ASCII values unless
+// the key ends in -bin.
+std::string MetadataProblem(const std::string& key, const std::string& value);
+
 class VerifyCase {
  public:
   // Null, with every problem added to `diagnostics`, when the interaction cannot be played.

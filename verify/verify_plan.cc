@@ -4,6 +4,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -107,6 +108,28 @@ void RenderTemplates(json* spec, const pb::Descriptor* request_type, const Reque
   }
 }
 
+}  // namespace
+
+std::string MetadataProblem(const std::string& key, const std::string& value) {
+  if (key.empty()) return "an empty metadata key";
+  for (char c : key) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '_' || c == '.')) {
+      return absl::StrCat("metadata key \"", key, "\" may only hold a-z 0-9 - _ .");
+    }
+  }
+  if (absl::StartsWith(key, "grpc-")) return "grpc- metadata keys are reserved to gRPC";
+  if (absl::EndsWith(key, "-bin")) return "";
+  for (unsigned char c : value) {
+    if (c < 0x20 || c > 0x7e) {
+      return absl::StrCat("the value of \"", key, "\" may only hold printable ASCII (use a -bin ",
+                          "key for bytes)");
+    }
+  }
+  return "";
+}
+
+namespace {
+
 std::vector<ExpectedMetadata> CompileMetadataExpectations(const json& spec,
                                                           const std::string& pointer,
                                                           MatcherCompiler* compiler,
@@ -115,9 +138,18 @@ std::vector<ExpectedMetadata> CompileMetadataExpectations(const json& spec,
   if (!spec.is_object()) return out;
   for (const auto& [key, value] : spec.items()) {
     std::string at = JoinPointer(pointer, key);
-    auto matcher = compiler->Compile(value, Target::Text(), interaction.pointer + at);
+    const bool binary = absl::EndsWith(key, "-bin");
+    json expected = value;
+    std::string raw;
+    // Received bytes are compared in padded standard base64: write the file's literal so too.
+    if (binary && value.is_string() &&
+        (absl::Base64Unescape(value.get<std::string>(), &raw) ||
+         absl::WebSafeBase64Unescape(value.get<std::string>(), &raw))) {
+      expected = absl::Base64Escape(raw);
+    }
+    auto matcher = compiler->Compile(expected, Target::Text(), interaction.pointer + at);
     if (matcher == nullptr) continue;
-    out.push_back({absl::AsciiStrToLower(key), std::move(matcher), absl::EndsWith(key, "-bin"), at});
+    out.push_back({absl::AsciiStrToLower(key), std::move(matcher), binary, at});
   }
   return out;
 }
@@ -250,8 +282,15 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
       sent_text.emplace_back(key, concrete->is_string() ? concrete->get<std::string>() : concrete->dump());
     }
   }
+  const size_t from_file = sent_text.size();  // --header values were checked by the caller
   for (const auto& [key, value] : headers) {
     if (excluded.count(key) == 0) sent_text.emplace_back(key, value);
+  }
+  for (size_t i = 0; i < from_file; ++i) {
+    const auto& [key, value] = sent_text[i];
+    if (std::string why = MetadataProblem(key, value); !why.empty()) {
+      problems.Add(JoinPointer("/request/metadata", key), why);
+    }
   }
   for (const auto& [key, value] : sent_text) {
     std::string bytes = value;
@@ -300,7 +339,22 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   for (const auto& m : messages) all_sent.push_back(Clone(*m));
   Request request{&view, messages.empty() ? nullptr : messages.back().get(), &all_sent};
   json response = source.value("response", json::object());
+  // Headers go out when the mock picks the interaction: in a bidi call, at the first client
+  // message (or before any, when the server speaks first); the rest sees every message.
+  json response_headers = response.value("headers", json::object());
+  response.erase("headers");
   RenderTemplates(&response, input, request, "/response", &problems);
+  std::vector<std::unique_ptr<pb::Message>> first_only;
+  if (interaction.kind == RpcKind::kBidiStreaming && !plan->client_steps_.empty() &&
+      plan->client_steps_[0]) {
+    first_only.push_back(Clone(*messages[0]));
+  }
+  Request at_choice = request;
+  if (interaction.kind == RpcKind::kBidiStreaming) {
+    at_choice.body = first_only.empty() ? nullptr : first_only[0].get();
+    at_choice.stream = &first_only;
+  }
+  RenderTemplates(&response_headers, input, at_choice, "/response/headers", &problems);
   MatcherCompiler compiler(&schema, interaction.file, diagnostics);
   Expectations& expected = *plan->expected_;
   auto expect = [&](const json& body, const std::string& at) {
@@ -345,7 +399,7 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
       break;
     }
   }
-  expected.headers = CompileMetadataExpectations(response.value("headers", json::object()),
+  expected.headers = CompileMetadataExpectations(response_headers,
                                                  "/response/headers", &compiler, interaction);
   expected.trailers = CompileMetadataExpectations(response.value("trailers", json::object()),
                                                   "/response/trailers", &compiler, interaction);

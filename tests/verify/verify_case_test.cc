@@ -9,6 +9,7 @@
 
 #include "mockserver/mock_server.h"
 #include "src/interaction_loader.h"
+#include "src/value.h"
 #include "verify/verifier.h"
 
 namespace understudy {
@@ -182,6 +183,44 @@ TEST_F(VerifyCaseTest, BidiConversationComparesEachServerStep) {
   EXPECT_THAT(Verify(bidi("pong"), json::array({bidi("pong")})), IsEmpty());
   EXPECT_THAT(Verify(bidi("pong"), json::array({bidi("pang")})),
               ElementsAre(Field(&Difference::pointer, "/conversation/1/server/message")));
+}
+
+TEST_F(VerifyCaseTest, MetadataGrpcWouldRefuseIsAProblemNotACrash) {
+  EXPECT_EQ(Plan(GetUser({{"metadata", {{"x-note", "a\nb"}}}, {"body", {{"userId", "1"}}}},
+                         json::object())),
+            nullptr);
+  ASSERT_EQ(problems_.size(), 1u);
+  EXPECT_EQ(problems_.items()[0].pointer, "/interactions/0/request/metadata/x-note");
+  EXPECT_THAT(MetadataProblem("x note", "v"), HasSubstr("may only hold"));
+  EXPECT_THAT(MetadataProblem("grpc-timeout", "1S"), HasSubstr("reserved"));
+  EXPECT_EQ(MetadataProblem("x-trace-bin", std::string("\0\1", 2)), "");
+}
+
+TEST_F(VerifyCaseTest, BinHeadersCompareAsBytesWhateverTheirBase64Padding) {
+  json contract = GetUser({{"body", {{"userId", "1"}}}}, {{"headers", {{"x-trace-bin", "AQ"}}}});
+  EXPECT_THAT(Verify(contract, json::array({contract})), IsEmpty());
+}
+
+TEST_F(VerifyCaseTest, BidiHeadersAreRenderedFromTheFirstClientMessage) {
+  json bidi = {{"name", "b"},
+               {"method", "user.UserService/BidirectionalStream"},
+               {"response", {{"headers", {{"x-first", "{{request.body.requestId}}"}}}}},
+               {"conversation", json::array({{{"client", {{"requestId", "a"}}}},
+                                             {{"server", {{"message", "1"}}}},
+                                             {{"client", {{"requestId", "b"}}}},
+                                             {{"server", {{"message", "2"}}}}})}};
+  EXPECT_THAT(Verify(bidi, json::array({bidi})), IsEmpty());
+}
+
+TEST_F(VerifyCaseTest, AStatusMessageThatIsNotUtf8IsShownNotFatal) {
+  json contract = GetUser({{"body", {{"userId", "1"}}}},
+                          {{"status", {{"code", "NOT_FOUND"}, {"message", "caf\xc3\xa9"}}}});
+  json served = GetUser({{"body", {{"userId", "1"}}}},
+                        {{"status", {{"code", "NOT_FOUND"}, {"message", "caf\xc3\xa8"}}}});
+  auto differences = Verify(contract, json::array({served}));
+  ASSERT_EQ(differences.size(), 1u);
+  EXPECT_EQ(differences[0].pointer, "/response/status/message");
+  EXPECT_EQ(Quote(std::string("a\xff")), "\"a\xef\xbf\xbd\"");
 }
 
 }  // namespace

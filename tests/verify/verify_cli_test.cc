@@ -324,5 +324,19 @@ TEST_F(VerifyHeaders, AbsentMetadataIsNotSentEvenWithHeader) {
       << run.Describe();
 }
 
+// A provider that leaves a process behind which ignores SIGTERM (and holds the output pipe):
+// verify still ends, with its verdict, and the process group is gone.
+TEST(VerifyStart, StopsTheWholeProviderGroupEvenWhatIgnoresSigterm) {
+  std::string marker = (TestDir() / "stubborn").string();
+  std::string start = "(trap '' TERM; exec sleep 300 " + marker + ") & " +
+                      StartCommand({"--proto", "proto/user.proto", kContract});
+  VerifyRun run = RunVerify({"--proto", "proto/user.proto", "--start", start, kContract});
+  EXPECT_EQ(run.exit_code(), 0) << run.Describe();
+  // "[s]leep": the pattern must not match the command line of the shell that runs pgrep.
+  int still_running = std::system(("pgrep -f '[s]leep 300 " + marker + "' >/dev/null").c_str());
+  EXPECT_NE(still_running, 0) << "the process that ignored SIGTERM outlived verify";
+}
+
 }  // namespace
 }  // namespace understudy
+
