@@ -1,0 +1,224 @@
+// The mock's call path, end to end: an in-process MockServer of proto/user.proto and
+// contracts/user_service (made once) takes one call per input, of any method (bad paths, health
+// and reflection included), with metadata and any number of request messages (call_input.h),
+// through grpc::GenericStub with a 500 ms deadline.
+//
+// Invariant: every call ends with a status. A crash, a sanitizer report or a call that never
+// ends (no status 10 s after its deadline) is a finding. UNDERSTUDY_FUZZ_VERBOSE=1 prints each
+// call and its status.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/dynamic_message.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "fuzz/call_input.h"
+#include "fuzz/fuzz_support.h"
+#include "fuzz/mutator.h"
+#include "mockserver/mock_server.h"
+
+namespace {
+
+namespace pb = google::protobuf;
+using understudy::fuzz::CallInput;
+using understudy::fuzz::Fail;
+
+std::unique_ptr<understudy::MockServer> StartMock() {
+  understudy::MockServerOptions options;
+  options.prebuilt_schema = understudy::fuzz::LoadUserSchema();
+  options.interaction_paths = {understudy::fuzz::SourceDir() + "/contracts/user_service"};
+  options.listen = "";
+  options.journal_size = 16;
+  auto mock = understudy::MockServer::Start(options);
+  if (!mock.ok()) Fail("the mock does not start: " + std::string(mock.status().message()));
+  return std::move(*mock);
+}
+
+struct Target {
+  std::unique_ptr<understudy::MockServer> mock = StartMock();
+  std::shared_ptr<grpc::Channel> channel = mock->Channel();
+  grpc::GenericStub stub{channel};
+  grpc::CompletionQueue cq;
+  std::vector<std::string> methods = understudy::fuzz::CallMethods(mock->schema());
+  pb::DynamicMessageFactory factory{mock->schema().pool()};
+  // The request type of each entry of `methods`; null when it is not known here (health).
+  std::vector<const pb::Message*> prototypes;
+
+  Target() {
+    for (const auto& path : methods) {
+      const pb::Message* prototype = nullptr;
+      if (const auto* method = mock->schema().FindMethod(path)) {
+        prototype = factory.GetPrototype(method->input_type());
+      } else if (path.find("reflection") != std::string::npos) {
+        std::string version = path.find(".v1.") != std::string::npos ? "v1" : "v1alpha";
+        const auto* type = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(
+            "grpc.reflection." + version + ".ServerReflectionRequest");
+        if (type != nullptr) prototype = pb::MessageFactory::generated_factory()->GetPrototype(type);
+      }
+      prototypes.push_back(prototype);
+    }
+  }
+  int method_count() const { return static_cast<int>(methods.size()); }
+};
+
+Target& GetTarget() {
+  static Target* target = [] {
+    understudy::fuzz::QuietProtobufLogs();
+    return new Target;
+  }();
+  return *target;
+}
+
+// One call's operations on the completion queue. A read stays pending while the client writes:
+// the in-process transport does not buffer, so a client that wrote everything before reading
+// would wait for a server waiting for it.
+class Call {
+ public:
+  Call(grpc::GenericClientAsyncReaderWriter* stream, grpc::CompletionQueue* cq)
+      : stream_(stream), cq_(cq) {}
+  void StartReading() {
+    reading_ = true;
+    stream_->Read(&response_, &response_);
+  }
+  // Waits for the operation `tag` (null: for the reads to end), serving reads meanwhile; false
+  // when it failed (the call is over).
+  bool Await(void* tag) {
+    while (tag != nullptr || reading_) {
+      void* got = nullptr;
+      bool ok = false;
+      auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+      if (cq_->AsyncNext(&got, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) {
+        Fail("a call to the mock did not end 10 s after its deadline");
+      }
+      if (got == &response_) {
+        if (ok && ++reads_ < 1000) {
+          stream_->Read(&response_, &response_);
+        } else {
+          reading_ = false;
+        }
+      } else if (got == tag) {
+        return ok;
+      } else {
+        Fail("an unexpected completion");
+      }
+    }
+    return false;
+  }
+
+ private:
+  grpc::GenericClientAsyncReaderWriter* stream_;
+  grpc::CompletionQueue* cq_;
+  grpc::ByteBuffer response_;
+  bool reading_ = false;
+  int reads_ = 0;
+};
+
+grpc::ByteBuffer Buffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Target& t = GetTarget();
+  CallInput input = CallInput::Decode(data, size, t.method_count());
+  understudy::fuzz::ResetState(*t.mock->interactions());
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  const auto& keys = understudy::fuzz::CallMetadataKeys();
+  for (const auto& [key, value] : input.metadata) {
+    context.AddMetadata(keys[key], understudy::fuzz::LegalMetadataValue(keys[key], value));
+  }
+  auto stream = t.stub.PrepareCall(&context, t.methods[input.method], &t.cq);
+  Call call(stream.get(), &t.cq);
+  stream->StartCall(&context);
+  if (call.Await(&context)) {
+    call.StartReading();
+    bool open = true;
+    for (const auto& message : input.messages) {
+      grpc::ByteBuffer buffer = Buffer(message);
+      stream->Write(buffer, &buffer);
+      if (!(open = call.Await(&buffer))) break;
+    }
+    if (open) {
+      stream->WritesDone(&stream);
+      call.Await(&stream);
+    }
+    call.Await(nullptr);
+  }
+  grpc::Status status;
+  stream->Finish(&status, &status);
+  call.Await(&status);
+  static const bool verbose = std::getenv("UNDERSTUDY_FUZZ_VERBOSE") != nullptr;
+  if (verbose) {
+    std::fprintf(stderr, "%s, %zu metadata, %zu messages: %d %s\n", t.methods[input.method].c_str(),
+                 input.metadata.size(), input.messages.size(), status.error_code(),
+                 status.error_message().c_str());
+  }
+  if (status.error_code() < grpc::OK || status.error_code() > grpc::UNAUTHENTICATED) {
+    Fail("a call ended with status code " + std::to_string(status.error_code()));
+  }
+  return 0;
+}
+
+// Structure-aware: changes the method, the metadata, the number of messages or (most often) one
+// message, through the descriptor-driven mutator when it decodes as the method's request type.
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  Target& t = GetTarget();
+  std::minstd_rand rng(seed);
+  if (rng() % 8 == 0) return understudy::fuzz::MutateBytes(data, size, max_size, &rng);
+  CallInput call = CallInput::Decode(data, size, t.method_count());
+  int keys = static_cast<int>(understudy::fuzz::CallMetadataKeys().size());
+  auto mutate_text = [&rng](std::string* text, size_t limit) {
+    size_t n = text->size();
+    text->resize(std::min(limit, n + 16));
+    text->resize(understudy::fuzz::MutateBytes(reinterpret_cast<uint8_t*>(text->data()), n,
+                                               text->size(), &rng));
+  };
+  switch (rng() % 8) {
+    case 0:
+      call.method = static_cast<int>(rng() % t.method_count());
+      break;
+    case 1:
+      if (call.metadata.empty() || rng() % 3 == 0) {
+        call.metadata.emplace_back(static_cast<int>(rng() % keys), "Bearer fuzz");
+      } else {
+        mutate_text(&call.metadata[rng() % call.metadata.size()].second,
+                    understudy::fuzz::kMaxMetadataValue);
+      }
+      break;
+    case 2:
+      if (!call.messages.empty() && rng() % 2 == 0) {
+        call.messages.erase(call.messages.begin() + rng() % call.messages.size());
+      } else {
+        call.messages.push_back(call.messages.empty() ? "" : call.messages[rng() % call.messages.size()]);
+      }
+      break;
+    default: {
+      if (call.messages.empty()) call.messages.emplace_back();
+      std::string& message = call.messages[rng() % call.messages.size()];
+      const pb::Message* prototype = t.prototypes[call.method];
+      std::unique_ptr<pb::Message> parsed(prototype != nullptr ? prototype->New() : nullptr);
+      if (parsed != nullptr && parsed->ParseFromString(message)) {
+        understudy::fuzz::MessageMutator(seed).Mutate(parsed.get());
+        parsed->SerializeToString(&message);
+      } else {
+        mutate_text(&message, understudy::fuzz::kMaxMessageBytes);
+      }
+    }
+  }
+  std::string out = call.Encode(t.method_count());
+  if (out.size() > max_size) return understudy::fuzz::MutateBytes(data, size, max_size, &rng);
+  std::memcpy(data, out.data(), out.size());
+  return out.size();
+}
