@@ -142,7 +142,7 @@ int RunCall(const SchemaOptions& schema_options, understudy::CallOptions options
     if (absl::EndsWith(key, "-bin")) {
       // As grpcurl: binary headers are given in base64 and sent as bytes.
       std::string raw;
-      if (!absl::Base64Unescape(value, &raw) && !absl::WebSafeBase64Unescape(value, &raw)) {
+      if (!understudy::DecodeBinaryMetadata(value, &raw)) {
         std::cerr << "-H " << header << ": a -bin header takes base64\n";
         return kExitCannotRun;
       }

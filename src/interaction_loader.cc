@@ -221,8 +221,7 @@ void Loader::CompileRequest(const json& request, const std::string& pointer, Int
           // Received bytes are matched in padded base64: write the literal the same way, so
           // "AQ" and "AQ==" both match the byte 0x01.
           std::string raw;
-          if (!absl::Base64Unescape(spec.get<std::string>(), &raw) &&
-              !absl::WebSafeBase64Unescape(spec.get<std::string>(), &raw)) {
+          if (!DecodeBinaryMetadata(spec.get<std::string>(), &raw)) {
             Error(key_at, "a -bin header takes base64");
             continue;
           }

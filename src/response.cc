@@ -1,10 +1,13 @@
 #include "src/response.h"
 
+#include <algorithm>
+
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/json_explain.h"
@@ -334,6 +337,17 @@ const json* TextToSend(const json& value, const ResponseContext& context, const 
   return &value["$example"];
 }
 
+bool IsSendableMetadataKey(absl::string_view key) {
+  if (key.empty() || absl::StartsWith(key, "grpc-")) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool DecodeBinaryMetadata(absl::string_view base64, std::string* bytes) {
+  return absl::Base64Unescape(base64, bytes) || absl::WebSafeBase64Unescape(base64, bytes);
+}
+
 std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseContext& context,
                                            const std::string& pointer) {
   std::vector<MetadataEntry> out;
@@ -344,12 +358,7 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
   }
   for (const auto& [key, value] : spec.items()) {
     std::string at = JoinPointer(pointer, key);
-    bool legal = !key.empty() && key[0] != ':' && key.rfind("grpc-", 0) != 0;
-    for (char c : key) {
-      legal = legal && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' ||
-                        c == '_' || c == '.');
-    }
-    if (!legal) {
+    if (!IsSendableMetadataKey(key)) {
       context.diagnostics->Add(context.file, at,
                                absl::StrCat("\"", key, "\" is not a header name a server may ",
                                             "send (lower case letters, digits, - _ .; no grpc- ",
@@ -366,7 +375,7 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
     if (key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0) {
       // Binary values are bytes, sent as they are: no templates in them.
       std::string raw;
-      if (!absl::Base64Unescape(text, &raw) && !absl::WebSafeBase64Unescape(text, &raw)) {
+      if (!DecodeBinaryMetadata(text, &raw)) {
         context.diagnostics->Add(context.file, at, "a -bin header takes base64");
         continue;
       }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "src/diagnostics.h"
 #include "src/request.h"
 #include "src/template.h"
@@ -90,6 +91,11 @@ struct ResponseStatus {
 std::optional<ResponseStatus> CompileStatus(const nlohmann::json& spec,
                                             const ResponseContext& context,
                                             const std::string& pointer);
+
+// Metadata keys a gRPC peer may send: lower-case letters, digits, - _ . (not grpc- or :).
+bool IsSendableMetadataKey(absl::string_view key);
+// The bytes of a -bin metadata value written in base64 (standard or web-safe, padding optional).
+bool DecodeBinaryMetadata(absl::string_view base64, std::string* bytes);
 
 // "NOT_FOUND" or "5" → 5; -1 when unknown.
 int StatusCodeFromName(const std::string& name);

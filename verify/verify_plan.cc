@@ -111,13 +111,10 @@ void RenderTemplates(json* spec, const pb::Descriptor* request_type, const Reque
 }  // namespace
 
 std::string MetadataProblem(const std::string& key, const std::string& value) {
-  if (key.empty()) return "an empty metadata key";
-  for (char c : key) {
-    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '_' || c == '.')) {
-      return absl::StrCat("metadata key \"", key, "\" may only hold a-z 0-9 - _ .");
-    }
-  }
   if (absl::StartsWith(key, "grpc-")) return "grpc- metadata keys are reserved to gRPC";
+  if (!IsSendableMetadataKey(key)) {
+    return absl::StrCat("metadata key \"", key, "\" may only hold a-z 0-9 - _ .");
+  }
   if (absl::EndsWith(key, "-bin")) return "";
   for (unsigned char c : value) {
     if (c < 0x20 || c > 0x7e) {
@@ -142,9 +139,7 @@ std::vector<ExpectedMetadata> CompileMetadataExpectations(const json& spec,
     json expected = value;
     std::string raw;
     // Received bytes are compared in padded standard base64: write the file's literal so too.
-    if (binary && value.is_string() &&
-        (absl::Base64Unescape(value.get<std::string>(), &raw) ||
-         absl::WebSafeBase64Unescape(value.get<std::string>(), &raw))) {
+    if (binary && value.is_string() && DecodeBinaryMetadata(value.get<std::string>(), &raw)) {
       expected = absl::Base64Escape(raw);
     }
     auto matcher = compiler->Compile(expected, Target::Text(), interaction.pointer + at);
@@ -294,7 +289,7 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   }
   for (const auto& [key, value] : sent_text) {
     std::string bytes = value;
-    if (absl::EndsWith(key, "-bin") && !absl::Base64Unescape(value, &bytes)) {
+    if (absl::EndsWith(key, "-bin") && !DecodeBinaryMetadata(value, &bytes)) {
       problems.Add(JoinPointer("/request/metadata", key), "not valid base64");
     }
     plan->metadata_.emplace_back(key, bytes);
