@@ -4,7 +4,6 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
-#include "absl/strings/match.h"
 
 namespace understudy::fuzz {
 namespace {
@@ -31,16 +30,6 @@ const std::vector<std::string>& CallMetadataKeys() {
   static const auto* keys = new std::vector<std::string>{
       "authorization", "x-request-id", "email", "x-tenant", "x-trace-bin", "x-custom"};
   return *keys;
-}
-
-std::string LegalMetadataValue(const std::string& key, const std::string& value) {
-  if (absl::EndsWith(key, "-bin")) return value;
-  std::string out = value;
-  for (char& c : out) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) c = static_cast<char>(0x20 + u % 95);
-  }
-  return out;
 }
 
 std::vector<std::string> CallMethods(const Schema& schema) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/mutator.h"  // LegalMetadataValue
 #include "src/schema.h"
 
 namespace understudy::fuzz {
@@ -27,8 +28,6 @@ inline constexpr size_t kMaxMessageBytes = 4096;
 // not the mock's concern); keys ending in -bin carry any bytes.
 const std::vector<std::string>& CallMetadataKeys();
 
-// The value as sent: bytes outside printable ASCII are folded into it, except for -bin keys.
-std::string LegalMetadataValue(const std::string& key, const std::string& value);
 
 // "/pkg.Service/Method" of every method of `schema`, then paths the mock must refuse or that its
 // reflection and health services answer.

@@ -17,7 +17,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "fuzz/fuzz_support.h"
-#include "fuzz/mutator.h"
+#include "src/mutator.h"
 
 namespace {
 

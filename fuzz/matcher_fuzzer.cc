@@ -13,7 +13,7 @@
 #include <google/protobuf/dynamic_message.h>
 
 #include "fuzz/fuzz_support.h"
-#include "fuzz/mutator.h"
+#include "src/mutator.h"
 #include "src/selector.h"
 
 namespace {

@@ -15,8 +15,8 @@
 // libFuzzer's own byte mutator (a simple replacement in replay builds); enums stay valid most of
 // the time. Repeated fields hold at most kMaxRepeated elements and messages nest at most kMaxDepth
 // deep (below that the mutator does not create sub-messages).
-#ifndef UNDERSTUDY_FUZZ_MUTATOR_H_
-#define UNDERSTUDY_FUZZ_MUTATOR_H_
+#ifndef UNDERSTUDY_SRC_MUTATOR_H_
+#define UNDERSTUDY_SRC_MUTATOR_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -33,8 +33,7 @@ inline constexpr int kMaxRepeated = 16;
 inline constexpr int kMaxDepth = 8;
 inline constexpr size_t kMaxStringBytes = 256;
 
-// libFuzzer's LLVMFuzzerMutate in libFuzzer builds (UNDERSTUDY_LIBFUZZER), random byte edits
-// otherwise. Returns the new size, at most `max_size`.
+// libFuzzer's LLVMFuzzerMutate when libFuzzer is linked in, random byte edits otherwise. Returns the new size, at most `max_size`.
 size_t MutateBytes(uint8_t* data, size_t size, size_t max_size, std::minstd_rand* rng);
 
 class MessageMutator {
@@ -75,9 +74,13 @@ size_t MutateTypedMessage(uint8_t* data, size_t size, size_t max_size, unsigned 
                           const std::vector<const google::protobuf::Descriptor*>& types,
                           google::protobuf::MessageFactory* factory);
 
+// A metadata value gRPC will send: bytes outside printable ASCII are folded into it, except under
+// "-bin" keys (any bytes).
+std::string LegalMetadataValue(const std::string& key, const std::string& value);
+
 // Replaces what is not UTF-8 in `text` with '?', as proto3 string fields must hold.
 void MakeUtf8(std::string* text);
 
 }  // namespace understudy::fuzz
 
-#endif  // UNDERSTUDY_FUZZ_MUTATOR_H_
+#endif  // UNDERSTUDY_SRC_MUTATOR_H_

@@ -1,4 +1,4 @@
-#include "fuzz/mutator.h"
+#include "src/mutator.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,9 +6,11 @@
 #include <memory>
 #include <type_traits>
 
-#ifdef UNDERSTUDY_LIBFUZZER
-extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
-#endif
+#include "absl/strings/match.h"
+
+// Defined when libFuzzer is linked in (a fuzz target); null elsewhere (`understudy fuzz`, replays).
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
+    __attribute__((weak));
 
 namespace understudy::fuzz {
 namespace {
@@ -58,27 +60,51 @@ size_t Utf8Length(const unsigned char* s, size_t n) {
 }  // namespace
 
 size_t MutateBytes(uint8_t* data, size_t size, size_t max_size, std::minstd_rand* rng) {
-#ifdef UNDERSTUDY_LIBFUZZER
-  (void)rng;
-  return LLVMFuzzerMutate(data, size, max_size);
-#else
-  // Replay builds have no libFuzzer: flip a bit, insert or erase a byte.
+  if (LLVMFuzzerMutate != nullptr) return LLVMFuzzerMutate(data, size, max_size);
+  // Without libFuzzer: flip a bit, insert or erase a byte, write a boundary byte, or repeat a run.
   size = std::min(size, max_size);
-  int op = size == 0 ? 1 : static_cast<int>((*rng)() % 3);
-  if (op == 0) {
-    data[(*rng)() % size] ^= static_cast<uint8_t>(1u << ((*rng)() % 8));
-  } else if (op == 1 && size < max_size) {
-    size_t at = (*rng)() % (size + 1);
-    std::memmove(data + at + 1, data + at, size - at);
-    data[at] = static_cast<uint8_t>((*rng)());
-    ++size;
-  } else if (size > 0) {
-    size_t at = (*rng)() % size;
-    std::memmove(data + at, data + at + 1, size - at - 1);
-    --size;
+  auto below = [rng](size_t n) { return static_cast<size_t>((*rng)() % n); };
+  switch (size == 0 ? 1 : below(5)) {
+    case 0:
+      data[below(size)] ^= static_cast<uint8_t>(1u << below(8));
+      break;
+    case 1:
+      if (size < max_size) {
+        size_t at = below(size + 1);
+        std::memmove(data + at + 1, data + at, size - at);
+        data[at] = static_cast<uint8_t>((*rng)());
+        ++size;
+      }
+      break;
+    case 2: {
+      size_t at = below(size);
+      std::memmove(data + at, data + at + 1, size - at - 1);
+      --size;
+      break;
+    }
+    case 3: {
+      static constexpr uint8_t kBytes[] = {0, 0x7F, 0x80, 0xFF, ' ', '%', '{', '"', '\\', 0xC3};
+      data[below(size)] = kBytes[below(sizeof(kBytes))];
+      break;
+    }
+    default: {  // a run of the bytes at the end repeated (long strings, big numbers)
+      size_t from = below(size);
+      size_t n = std::min(size - from, max_size - size);
+      std::memcpy(data + size, data + from, n);
+      size += n;
+    }
   }
   return size;
-#endif
+}
+
+std::string LegalMetadataValue(const std::string& key, const std::string& value) {
+  if (absl::EndsWith(key, "-bin")) return value;
+  std::string out = value;
+  for (char& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) c = static_cast<char>(0x20 + u % 95);
+  }
+  return out;
 }
 
 void MakeUtf8(std::string* text) {
