@@ -2,12 +2,15 @@
 # libraries are defined. `cmake --install BUILD --prefix P` lays out:
 #
 #   P/bin/understudy
-#   P/lib/libunderstudy_core.a, libunderstudy_mockserver.a
+#   P/lib/libunderstudy_core.a, libunderstudy_mockserver.a, libunderstudy_service_fuzzer.a
 #   P/include/understudy/{mock_server,testing,schema,...}.h   stable forwarding headers
 #   P/include/understudy/src/*.h, mockserver/*.h               the headers, repo-rooted as in the tree
+#   P/include/understudy/fuzz/service_{fuzzer,input}.h         the service-fuzzing harness
 #   P/include/understudy/google/rpc/*.pb.h                     generated code compiled into core
-#   P/lib/cmake/understudy/understudy{Config,ConfigVersion,Targets}.cmake, UnderstudyContracts.cmake
+#   P/lib/cmake/understudy/understudy{Config,ConfigVersion,Targets}.cmake, UnderstudyContracts.cmake,
+#     UnderstudyServiceFuzzer.cmake
 #   P/share/understudy/proto/google/rpc/*.proto
+#   P/share/understudy/fuzz/{service_fuzzer_main,replay_main}.cc  compiled into each service fuzzer
 #
 # and users write
 #
@@ -34,7 +37,8 @@ set(UNDERSTUDY_FORWARDED_HEADERS
   mockserver/testing.h
   src/schema.h
   src/interaction_loader.h
-  src/interaction_set.h)
+  src/interaction_set.h
+  fuzz/service_fuzzer.h)
 foreach(header ${UNDERSTUDY_FORWARDED_HEADERS})
   get_filename_component(name ${header} NAME)
   file(CONFIGURE OUTPUT ${UNDERSTUDY_FORWARDING_DIR}/understudy/${name} CONTENT
@@ -61,7 +65,7 @@ set_target_properties(understudy_core PROPERTIES EXPORT_NAME core)
 set_target_properties(understudy_mockserver PROPERTIES EXPORT_NAME mockserver)
 set_target_properties(understudy PROPERTIES EXPORT_NAME understudy)
 
-install(TARGETS understudy_core understudy_mockserver understudy
+install(TARGETS understudy_core understudy_mockserver understudy_service_fuzzer understudy
   EXPORT understudyTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -74,6 +78,11 @@ foreach(dir src mockserver)
     DESTINATION ${UNDERSTUDY_INSTALL_INCLUDEDIR}/${dir}
     FILES_MATCHING PATTERN "*.h")
 endforeach()
+# The service fuzzer's headers alone: the rest of fuzz/ are in-tree targets.
+install(FILES ${PROJECT_SOURCE_DIR}/fuzz/service_fuzzer.h ${PROJECT_SOURCE_DIR}/fuzz/service_input.h
+  DESTINATION ${UNDERSTUDY_INSTALL_INCLUDEDIR}/fuzz)
+install(FILES ${PROJECT_SOURCE_DIR}/fuzz/service_fuzzer_main.cc ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cc
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/understudy/fuzz)
 install(DIRECTORY ${UNDERSTUDY_FORWARDING_DIR}/understudy/
   DESTINATION ${UNDERSTUDY_INSTALL_INCLUDEDIR})
 # The google.rpc messages are compiled into understudy_core; a user who unpacks status details
@@ -106,4 +115,5 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/understudyConfigVersion.c
 install(FILES ${PROJECT_BINARY_DIR}/understudyConfig.cmake
               ${PROJECT_BINARY_DIR}/understudyConfigVersion.cmake
               ${PROJECT_SOURCE_DIR}/cmake/UnderstudyContracts.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/UnderstudyServiceFuzzer.cmake
   DESTINATION ${UNDERSTUDY_INSTALL_CMAKEDIR})

@@ -5,7 +5,9 @@
 //
 // wire_format, json_codec, matcher: every request and response message of every interaction
 // (with the type- or method-selecting first byte; JSON for json_codec); mock_call: each
-// interaction's call; interaction_loader: each contract file and each interaction on its own.
+// interaction's call; user_service: each interaction's call, and the first four calls of each
+// contract file in a row (service_input.h); interaction_loader: each contract file and each
+// interaction on its own.
 // Files of 4 KiB or more are left out. The committed fuzz/corpus is this output (a ctest checks
 // that the file names still agree).
 #include <cstdio>
@@ -21,6 +23,7 @@
 
 #include "fuzz/call_input.h"
 #include "fuzz/fuzz_support.h"
+#include "fuzz/service_input.h"
 #include "src/matcher.h"
 
 namespace {
@@ -101,6 +104,34 @@ Messages Requests(const understudy::Schema& schema, const understudy::Interactio
   return out;
 }
 
+// user_service_fuzzer's metadata keys: its default `authorization`, then `x-request-id`.
+constexpr int kAuthorizationKey = 0;
+constexpr int kRequestIdKey = 1;
+constexpr int kServiceKeys = 2;
+
+// The call of user_service_fuzzer that the interaction answers: its metadata as the contract
+// gives it (an absent token leaves the default one out; a pattern keeps the fuzzer's own).
+understudy::fuzz::ServiceCall ServiceCallOf(int method, const json& metadata_spec,
+                                            const std::vector<std::string>& messages) {
+  understudy::fuzz::ServiceCall call;
+  call.method = method;
+  call.messages = messages;
+  for (const auto& [key, spec] : metadata_spec.items()) {
+    int index = key == "authorization" ? kAuthorizationKey
+                : key == "x-request-id" ? kRequestIdKey
+                                        : -1;
+    if (index < 0) continue;
+    if (spec.is_string()) {
+      call.metadata.emplace_back(index, spec.get<std::string>());
+    } else if (spec.is_object() && spec.contains("$example") && spec.at("$example").is_string()) {
+      call.metadata.emplace_back(index, spec.at("$example").get<std::string>());
+    } else if (spec.is_object() && spec.contains("$absent") && index == kAuthorizationKey) {
+      call.default_metadata = false;
+    }
+  }
+  return call;
+}
+
 int IndexOf(const std::vector<const pb::Descriptor*>& types, const pb::Descriptor* type) {
   for (size_t k = 0; k < types.size(); ++k) {
     if (types[k]->full_name() == type->full_name()) return static_cast<int>(k);
@@ -125,6 +156,8 @@ int main(int argc, char** argv) {
   Writer out(argv[1]);
 
   std::map<std::string, json> files;  // contract file → its interactions, for the whole files
+  std::map<std::string, understudy::fuzz::ServiceInput> sequences;  // contract file → its calls
+  const int method_count = static_cast<int>(methods.size());
   for (const auto& i : set->interactions()) {
     std::string stem = fs::path(i->file).stem().string();
     std::string base = stem + "-" + Slug(i->name);
@@ -184,7 +217,18 @@ int main(int argc, char** argv) {
       if (seed.request) input.messages.push_back(seed.bytes);
     }
     out.Write("mock_call", base, input.Encode(static_cast<int>(call_methods.size())));
+
+    understudy::fuzz::ServiceInput service;
+    service.calls = {ServiceCallOf(method, metadata_spec, input.messages)};
+    out.Write("user_service", base, service.Encode(method_count, kServiceKeys));
+    auto& sequence = sequences[stem].calls;
+    if (static_cast<int>(sequence.size()) < understudy::fuzz::kMaxServiceCalls) {
+      sequence.push_back(service.calls[0]);
+    }
   }
   for (const auto& [stem, file] : files) out.Write("interaction_loader", stem, file.dump());
+  for (const auto& [stem, sequence] : sequences) {
+    out.Write("user_service", stem + "-sequence", sequence.Encode(method_count, kServiceKeys));
+  }
   return 0;
 }

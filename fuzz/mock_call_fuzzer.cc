@@ -1,16 +1,22 @@
 // The mock's call path, end to end: an in-process MockServer of proto/user.proto and
-// contracts/user_service (made once) takes one call per input, of any method (bad paths, health
+// contracts/user_service (made once, delays cut to 1 ms) takes one call per input, of any method (bad paths, health
 // and reflection included), with metadata and any number of request messages (call_input.h),
 // through grpc::GenericStub with a 500 ms deadline.
 //
+// Once the client has sent everything, a server silent for kIdle is cancelled (as a client that
+// gives up would): calls the mock keeps open on purpose (health's Watch, slow streams) end there
+// instead of at their deadline, and cancellation in every state of a call gets exercised.
+//
 // Invariant: every call ends with a status. A crash, a sanitizer report or a call that never
-// ends (no status 10 s after its deadline) is a finding. UNDERSTUDY_FUZZ_VERBOSE=1 prints each
-// call and its status.
+// ends (no status 10 s after its deadline or its cancellation) is a finding.
+// UNDERSTUDY_FUZZ_VERBOSE=1 prints each call and its status.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,10 +24,12 @@
 #include <google/protobuf/dynamic_message.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
 
 #include "fuzz/call_input.h"
 #include "fuzz/fuzz_support.h"
-#include "fuzz/mutator.h"
+#include "fuzz/service_fuzzer.h"
+#include "src/mutator.h"
 #include "mockserver/mock_server.h"
 
 namespace {
@@ -30,13 +38,46 @@ namespace pb = google::protobuf;
 using understudy::fuzz::CallInput;
 using understudy::fuzz::Fail;
 
+// Every "delayMs" of `value` cut to 1 ms: the timers still run, but a fuzzer that waits 50 ms for
+// a slow answer makes 20 calls a second.
+void CapDelays(nlohmann::json* value) {
+  if (value->is_array()) {
+    for (auto& element : *value) CapDelays(&element);
+  } else if (value->is_object()) {
+    for (auto& [key, element] : value->items()) {
+      if (key == "delayMs" && element.is_number() && element.get<double>() > 1) {
+        element = 1;
+      } else {
+        CapDelays(&element);
+      }
+    }
+  }
+}
+
+// contracts/user_service with its delays capped, copied into a fresh temporary directory.
+std::string FastContracts() {
+  namespace fs = std::filesystem;
+  std::string dir = (fs::temp_directory_path() / "understudy-mock-call-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) Fail("cannot create a temporary directory");
+  fs::path contracts = understudy::fuzz::SourceDir() + "/contracts/user_service";
+  for (const auto& entry : fs::directory_iterator(contracts)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    nlohmann::json contract = nlohmann::json::parse(in);
+    CapDelays(&contract);
+    std::ofstream(fs::path(dir) / entry.path().filename()) << contract.dump(2);
+  }
+  return dir;
+}
+
 std::unique_ptr<understudy::MockServer> StartMock() {
   understudy::MockServerOptions options;
   options.prebuilt_schema = understudy::fuzz::LoadUserSchema();
-  options.interaction_paths = {understudy::fuzz::SourceDir() + "/contracts/user_service"};
+  options.interaction_paths = {FastContracts()};
   options.listen = "";
   options.journal_size = 16;
   auto mock = understudy::MockServer::Start(options);
+  std::filesystem::remove_all(options.interaction_paths[0]);  // loaded: no longer needed
   if (!mock.ok()) Fail("the mock does not start: " + std::string(mock.status().message()));
   return std::move(*mock);
 }
@@ -79,23 +120,34 @@ Target& GetTarget() {
 // One call's operations on the completion queue. A read stays pending while the client writes:
 // the in-process transport does not buffer, so a client that wrote everything before reading
 // would wait for a server waiting for it.
+constexpr auto kIdle = std::chrono::milliseconds(20);
+
 class Call {
  public:
-  Call(grpc::GenericClientAsyncReaderWriter* stream, grpc::CompletionQueue* cq)
-      : stream_(stream), cq_(cq) {}
+  Call(grpc::ClientContext* context, grpc::GenericClientAsyncReaderWriter* stream,
+       grpc::CompletionQueue* cq)
+      : context_(context), stream_(stream), cq_(cq) {}
   void StartReading() {
     reading_ = true;
     stream_->Read(&response_, &response_);
   }
-  // Waits for the operation `tag` (null: for the reads to end), serving reads meanwhile; false
-  // when it failed (the call is over).
+  // Waits for the operation `tag` (null: for the reads to end, cancelling the call when the
+  // server stays silent for kIdle), serving reads meanwhile; false when it failed (the call is
+  // over).
   bool Await(void* tag) {
     while (tag != nullptr || reading_) {
       void* got = nullptr;
       bool ok = false;
-      auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
-      if (cq_->AsyncNext(&got, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) {
-        Fail("a call to the mock did not end 10 s after its deadline");
+      bool idle_cancel = tag == nullptr && !cancelled_;
+      auto now = std::chrono::system_clock::now();
+      auto status = cq_->AsyncNext(&got, &ok, now + (idle_cancel ? kIdle : std::chrono::seconds(10)));
+      if (status == grpc::CompletionQueue::TIMEOUT && idle_cancel) {
+        context_->TryCancel();
+        cancelled_ = true;
+        continue;
+      }
+      if (status != grpc::CompletionQueue::GOT_EVENT) {
+        Fail("a call to the mock did not end 10 s after its deadline or its cancellation");
       }
       if (got == &response_) {
         if (ok && ++reads_ < 1000) {
@@ -113,10 +165,12 @@ class Call {
   }
 
  private:
+  grpc::ClientContext* context_;
   grpc::GenericClientAsyncReaderWriter* stream_;
   grpc::CompletionQueue* cq_;
   grpc::ByteBuffer response_;
   bool reading_ = false;
+  bool cancelled_ = false;
   int reads_ = 0;
 };
 
@@ -126,6 +180,11 @@ grpc::ByteBuffer Buffer(const std::string& bytes) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  understudy::fuzz::UseGrpcFuzzingDefaults(argc, argv);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Target& t = GetTarget();
@@ -139,17 +198,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     context.AddMetadata(keys[key], understudy::fuzz::LegalMetadataValue(keys[key], value));
   }
   auto stream = t.stub.PrepareCall(&context, t.methods[input.method], &t.cq);
-  Call call(stream.get(), &t.cq);
+  Call call(&context, stream.get(), &t.cq);
   stream->StartCall(&context);
   if (call.Await(&context)) {
     call.StartReading();
-    bool open = true;
-    for (const auto& message : input.messages) {
-      grpc::ByteBuffer buffer = Buffer(message);
-      stream->Write(buffer, &buffer);
-      if (!(open = call.Await(&buffer))) break;
+    // The client always half-closes, with the last message or after a failed write: otherwise
+    // gRPC 1.51's in-process transport may never free the call (see fuzz/service_fuzzer.cc).
+    bool half_closed = false;
+    for (size_t i = 0; i < input.messages.size(); ++i) {
+      grpc::ByteBuffer buffer = Buffer(input.messages[i]);
+      const bool last = i + 1 == input.messages.size();
+      if (last) {
+        stream->WriteLast(buffer, grpc::WriteOptions(), &buffer);
+      } else {
+        stream->Write(buffer, &buffer);
+      }
+      half_closed = last;  // a failed WriteLast has half-closed too: no WritesDone after it
+      if (!call.Await(&buffer)) break;
     }
-    if (open) {
+    if (!half_closed) {
       stream->WritesDone(&stream);
       call.Await(&stream);
     }

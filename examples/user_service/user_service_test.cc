@@ -219,6 +219,27 @@ TEST_F(UserServerTest, DeleteIsSoftAndSecondDeleteIsNotFound) {
   EXPECT_THAT(Ids(all), ElementsAre("42", "13", "21", "58"));
 }
 
+// user_service_fuzzer restores the example data only when this count moved since its last restore.
+TEST_F(UserServerTest, ChangeCountMovesOnWritesOnly) {
+  const int64_t before = server_->store()->ChangeCount();
+  user::GetUserRequest get;
+  get.set_user_id("42");
+  user::GetUserResponse got;
+  ASSERT_TRUE(stub_->GetUser(Context().get(), get, &got).ok());
+  user::ListUsersResponse all;
+  ASSERT_TRUE(stub_->ListUsers(Context().get(), user::ListUsersRequest(), &all).ok());
+  user::DeleteUserRequest refused;
+  refused.set_user_id("1");
+  user::DeleteUserResponse response;
+  EXPECT_FALSE(stub_->DeleteUser(Context().get(), refused, &response).ok());
+  EXPECT_EQ(server_->store()->ChangeCount(), before);
+
+  user::DeleteUserRequest request;
+  request.set_user_id("7");
+  ASSERT_TRUE(stub_->DeleteUser(Context().get(), request, &response).ok());
+  EXPECT_GT(server_->store()->ChangeCount(), before);
+}
+
 TEST_F(UserServerTest, DeleteAdministratorIsPermissionDenied) {
   user::DeleteUserRequest request;
   request.set_user_id("1");

@@ -384,6 +384,11 @@ absl::Status UserStore::SetNextUserId(int64_t id) {
   return q->Run();
 }
 
+int64_t UserStore::ChangeCount() {
+  absl::MutexLock lock(&mu_);
+  return sqlite3_total_changes64(db_);
+}
+
 absl::StatusOr<bool> UserStore::HasUsers() {
   absl::MutexLock lock(&mu_);
   auto q = Statement::Prepare(db_, "SELECT 1 FROM users LIMIT 1");

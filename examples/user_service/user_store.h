@@ -106,6 +106,10 @@ class UserStore {
   // The id the next created user gets (skipping ids in use).
   absl::Status SetNextUserId(int64_t id);
   absl::StatusOr<bool> HasUsers();
+  // Rows inserted, updated or deleted through this store since it opened (rolled-back changes
+  // included): unchanged means the data is as it was, e.g. for a fuzzer that restores it only
+  // when needed.
+  int64_t ChangeCount();
 
  private:
   explicit UserStore(sqlite3* db) : db_(db) {}
