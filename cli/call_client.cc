@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/response.h"
+#include "verify/verify_case.h"
 
 namespace understudy {
 namespace {
@@ -146,6 +149,31 @@ bool SplitHeader(const std::string& header, std::string* key, std::string* value
   *value = header.substr(colon + 1);
   value->erase(0, value->find_first_not_of(' '));
   return true;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderFlags(
+    const std::vector<std::string>& headers, const std::string& flag, BinaryHeaders binary) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& header : headers) {
+    std::string key, value;
+    if (!SplitHeader(header, &key, &value)) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, " ", header, ": expected KEY: VALUE"));
+    }
+    if (std::string why = MetadataProblem(key, value); !why.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, " ", header, ": ", why));
+    }
+    if (absl::EndsWith(key, "-bin")) {
+      // As grpcurl: binary headers are given in base64 and sent as bytes.
+      std::string raw;
+      if (!DecodeBinaryMetadata(value, &raw)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " ", header, ": a -bin header takes base64"));
+      }
+      if (binary == BinaryHeaders::kDecode) value = std::move(raw);
+    }
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
 }
 
 std::string DetailsAsJson(const Schema& schema, const absl::Status& status) {

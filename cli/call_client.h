@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "src/schema.h"
 
 namespace understudy {
@@ -33,6 +34,17 @@ absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::o
 
 // "KEY: VALUE" (as -H and --header take it) → lower-case KEY and VALUE; false without a colon.
 bool SplitHeader(const std::string& header, std::string* key, std::string* value);
+
+// What ParseHeaderFlags does with the base64 value of a -bin key.
+enum class BinaryHeaders {
+  kDecode,  // the bytes it stands for: what is sent (call, fuzz)
+  kKeep,    // as written, checked: a later step decodes it (verify's plan, with the files' own)
+};
+
+// The values of a repeatable "KEY: VALUE" flag (`flag` is its name in the errors) as metadata:
+// keys lower-cased and checked as gRPC allows (MetadataProblem), -bin values base64.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaderFlags(
+    const std::vector<std::string>& headers, const std::string& flag, BinaryHeaders binary);
 
 // A status's details (a google.rpc.Status) as indented JSON; "" when it has none.
 std::string DetailsAsJson(const Schema& schema, const absl::Status& status);

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/call_client.h"
+#include "cli/fuzz_command.h"
 #include "cli/verify_command.h"
 #include "mockserver/file_watcher.h"
 #include "mockserver/mock_server.h"
@@ -133,23 +134,12 @@ int RunCheck(const SchemaOptions& schema_options, const std::vector<std::string>
 
 int RunCall(const SchemaOptions& schema_options, understudy::CallOptions options,
             const std::vector<std::string>& headers) {
-  for (const auto& header : headers) {
-    std::string key, value;
-    if (!understudy::SplitHeader(header, &key, &value)) {
-      std::cerr << "-H " << header << ": expected KEY: VALUE\n";
-      return kExitCannotRun;
-    }
-    if (absl::EndsWith(key, "-bin")) {
-      // As grpcurl: binary headers are given in base64 and sent as bytes.
-      std::string raw;
-      if (!understudy::DecodeBinaryMetadata(value, &raw)) {
-        std::cerr << "-H " << header << ": a -bin header takes base64\n";
-        return kExitCannotRun;
-      }
-      value = raw;
-    }
-    options.headers.emplace_back(key, value);
+  auto parsed = understudy::ParseHeaderFlags(headers, "-H", understudy::BinaryHeaders::kDecode);
+  if (!parsed.ok()) {
+    std::cerr << parsed.status().message() << "\n";
+    return kExitCannotRun;
   }
+  options.headers = std::move(*parsed);
   if (options.data == "@") {
     options.data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
@@ -249,6 +239,42 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   verify->add_option("paths", verify_command.paths, "interaction files or directories")->required();
 
+  CLI::App* fuzz = app.add_subcommand(
+      "fuzz", "send generated requests to a running server; report calls that break it");
+  understudy::FuzzCommand fuzz_command;
+  AddSchemaFlags(fuzz, &fuzz_command.schema);
+  fuzz->add_flag("--reflect", fuzz_command.reflect,
+                 "fetch the schema from the target's server reflection");
+  fuzz->add_option("--target", fuzz_command.target, "HOST:PORT of the server to fuzz");
+  fuzz->add_option("--duration", fuzz_command.duration_seconds,
+                   "seconds to fuzz (default 60; no time bound when only --calls is given)")
+      ->check(CLI::PositiveNumber);
+  fuzz->add_option("--calls", fuzz_command.calls, "stop after this many calls")
+      ->check(CLI::PositiveNumber);
+  fuzz->add_option("--out", fuzz_command.out_dir,
+                   "directory for the findings, one interaction file each")
+      ->capture_default_str();
+  fuzz->add_option("--method", fuzz_command.methods,
+                   "only this method (package.Service/Method) or service (repeatable)")
+      ->allow_extra_args(false);
+  fuzz->add_option("-H,--header", fuzz_command.headers,
+                   "KEY: VALUE metadata sent with every call, e.g. a token (repeatable)")
+      ->allow_extra_args(false);
+  fuzz->add_option("--deadline", fuzz_command.deadline_ms, "deadline of each call, ms")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  fuzz->add_option("--bug-status", fuzz_command.bug_status,
+                   "status codes that are findings, comma-separated (a crash always is)")
+      ->capture_default_str();
+  fuzz->add_option("--seed", fuzz_command.seed,
+                   "random seed; with -j 1 the same seed sends the same requests to the same "
+                   "server (default: drawn at random and printed)");
+  fuzz->add_option("-j,--jobs", fuzz_command.jobs, "calls in flight at a time")
+      ->check(CLI::Range(1, understudy::kMaxJobs))
+      ->capture_default_str();
+  fuzz->add_option("paths", fuzz_command.paths,
+                   "interaction files or directories whose requests seed the fuzzer");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -260,5 +286,6 @@ int main(int argc, char** argv) {
   }
   if (*check) return RunCheck(schema, paths);
   if (*verify) return understudy::RunVerify(verify_command);
+  if (*fuzz) return understudy::RunFuzz(fuzz_command);
   return RunCall(schema, call_options, headers);
 }

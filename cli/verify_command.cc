@@ -10,8 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/call_client.h"
+#include "cli/server_connection.h"
 #include "verify/provider_process.h"
-#include "verify/reflection_client.h"
 #include "verify/report.h"
 #include "verify/verifier.h"
 
@@ -30,10 +30,8 @@ int CannotRun(const std::string& message) {
 }  // namespace
 
 int RunVerify(const VerifyCommand& command) {
-  const bool schema_flags = !command.schema.proto_files.empty() ||
-                            !command.schema.descriptor_sets.empty();
-  if (command.reflect == schema_flags) {
-    return CannotRun("give the schema with --proto/--descriptor-set, or --reflect (one of them)");
+  if (std::string why = SchemaSourceProblem(command.schema, command.reflect); !why.empty()) {
+    return CannotRun(why);
   }
   if (command.target.empty() && command.start.empty()) return CannotRun("--target is required");
   if (command.jobs < 1) return CannotRun("--jobs takes a positive number");
@@ -44,16 +42,9 @@ int RunVerify(const VerifyCommand& command) {
   ignore.sa_handler = [](int) {};
   sigaction(SIGPIPE, &ignore, nullptr);
   VerifyOptions options;
-  for (const auto& header : command.headers) {
-    std::string key, value;
-    if (!SplitHeader(header, &key, &value)) {
-      return CannotRun(absl::StrCat("--header ", header, ": expected KEY: VALUE"));
-    }
-    if (std::string why = MetadataProblem(key, value); !why.empty()) {
-      return CannotRun(absl::StrCat("--header ", header, ": ", why));
-    }
-    options.headers.emplace_back(key, value);
-  }
+  auto headers = ParseHeaderFlags(command.headers, "--header", BinaryHeaders::kKeep);
+  if (!headers.ok()) return CannotRun(std::string(headers.status().message()));
+  options.headers = std::move(*headers);
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(command.timeout_seconds * 1000));
   options.jobs = command.jobs;
   options.setup_command = command.setup;
@@ -69,14 +60,12 @@ int RunVerify(const VerifyCommand& command) {
     verifier = std::move(*created);
     return true;
   };
-  if (!command.reflect) {
-    auto loaded = Schema::Load(command.schema);
-    if (!loaded.ok()) {
-      std::cerr << loaded.status().message() << "\n";
-      return kExitCannotRun;
-    }
-    if (!plan(std::shared_ptr<const Schema>(std::move(*loaded)))) return kExitCannotRun;
+  auto schema = LoadSchemaUnlessReflect(command.schema, command.reflect);
+  if (!schema.ok()) {
+    std::cerr << schema.status().message() << "\n";
+    return kExitCannotRun;
   }
+  if (*schema != nullptr && !plan(*schema)) return kExitCannotRun;
 
   std::unique_ptr<ProviderProcess> provider;
   std::string target = command.target;
@@ -86,17 +75,12 @@ int RunVerify(const VerifyCommand& command) {
     provider = std::move(*started);
     if (target.empty()) target = provider->address();
   }
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   auto connect_by = std::chrono::system_clock::now() +
                     std::max(options.timeout, std::chrono::milliseconds(provider ? 30000 : 0));
-  if (!channel->WaitForConnected(connect_by)) {
-    return CannotRun(absl::StrCat("cannot reach ", target, " (is the server running?)"));
-  }
-  if (command.reflect) {
-    auto reflected = SchemaFromReflection(channel, options.timeout);
-    if (!reflected.ok()) return CannotRun(std::string(reflected.status().message()));
-    if (!plan(*reflected)) return kExitCannotRun;
-  }
+  auto connected = ConnectToServer(target, connect_by, options.timeout, &*schema);
+  if (!connected.ok()) return CannotRun(std::string(connected.status().message()));
+  std::shared_ptr<grpc::Channel> channel = std::move(*connected);
+  if (command.reflect && !plan(*schema)) return kExitCannotRun;
 
   const bool color = command.color == "always" ||
                      (command.color == "auto" && ColorWanted(STDOUT_FILENO));

@@ -14,7 +14,10 @@
 #define UNDERSTUDY_VERIFY_VERIFY_CASE_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,19 @@ struct Difference {
 // call), or "" when it is fine: keys of a-z 0-9 - _ . (not grpc-), printable ASCII values unless
 // the key ends in -bin.
 std::string MetadataProblem(const std::string& key, const std::string& value);
+
+// How ConcreteValue treats a matcher that names no value.
+enum class ConcreteMode {
+  kStrict,   // the verifier's: `unresolved` is called with the matcher's pointer
+  kLenient,  // a fuzzer's seed: also the bound of $gt/$lt and the text of $contains; else unset
+};
+
+// The concrete value a request spec stands for: literals as written, a matcher's `$example` or
+// `$eq`, the first `$oneOf` alternative, the bound of `$gte`/`$lte`; nullopt (the field unset) for
+// `$any`, `$absent` and matchers that name no value. `pointer` locates `spec` for `unresolved`.
+std::optional<nlohmann::json> ConcreteValue(
+    const nlohmann::json& spec, const std::string& pointer, ConcreteMode mode,
+    const std::function<void(const std::string& pointer)>& unresolved);
 
 class VerifyCase {
  public:

@@ -1,4 +1,5 @@
 // VerifyCase::Plan: from an interaction to the request to send and the answer to expect.
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -31,42 +32,12 @@ struct Problems {
   }
 };
 
-// The concrete value a request spec stands for: literals as written, a matcher's $example, the
-// first $oneOf alternative, the lower bound of a range. Nullopt when the field stays unset
-// ($any, $absent) or no value can be chosen (a problem is added).
+// The value the verifier sends for a request spec; a matcher without one is a problem.
 std::optional<json> Concrete(const json& spec, const std::string& pointer, Problems* problems) {
-  if (spec.is_array()) {
-    json out = json::array();
-    for (size_t i = 0; i < spec.size(); ++i) {
-      auto element = Concrete(spec[i], JoinPointer(pointer, i), problems);
-      if (element.has_value()) out.push_back(std::move(*element));
-    }
-    return out;
-  }
-  if (!spec.is_object()) return spec;
-  if (!IsMatcherObject(spec)) {
-    json out = json::object();
-    for (const auto& [key, value] : spec.items()) {
-      auto field = Concrete(value, JoinPointer(pointer, key), problems);
-      if (field.has_value()) out[key] = std::move(*field);
-    }
-    return out;
-  }
-  if (spec.contains("$example")) return spec["$example"];
-  if (spec.contains("$eq")) return spec["$eq"];
-  if (spec.contains("$exact")) return Concrete(spec["$exact"], JoinPointer(pointer, "$exact"), problems);
-  if (spec.contains("$unordered")) {
-    return Concrete(spec["$unordered"], JoinPointer(pointer, "$unordered"), problems);
-  }
-  if (spec.contains("$any") || spec.contains("$absent")) return std::nullopt;
-  if (spec.contains("$oneOf") && spec["$oneOf"].is_array() && !spec["$oneOf"].empty()) {
-    return Concrete(spec["$oneOf"][0], JoinPointer(pointer, "$oneOf/0"), problems);
-  }
-  if (spec.contains("$gte")) return spec["$gte"];
-  if (spec.contains("$lte")) return spec["$lte"];
-  problems->Add(pointer, "the verifier sends this request, but cannot choose a value for this "
-                         "matcher: add \"$example\": VALUE");
-  return std::nullopt;
+  return ConcreteValue(spec, pointer, ConcreteMode::kStrict, [problems](const std::string& at) {
+    problems->Add(at, "the verifier sends this request, but cannot choose a value for this "
+                      "matcher: add \"$example\": VALUE");
+  });
 }
 
 std::unique_ptr<pb::Message> ParseRequest(const Schema& schema, const pb::Descriptor* type,
@@ -109,6 +80,51 @@ void RenderTemplates(json* spec, const pb::Descriptor* request_type, const Reque
 }
 
 }  // namespace
+
+std::optional<json> ConcreteValue(const json& spec, const std::string& pointer, ConcreteMode mode,
+                                  const std::function<void(const std::string&)>& unresolved) {
+  auto recurse = [&](const json& inner, const std::string& at) {
+    return ConcreteValue(inner, at, mode, unresolved);
+  };
+  if (spec.is_array()) {
+    json out = json::array();
+    for (size_t i = 0; i < spec.size(); ++i) {
+      auto element = recurse(spec[i], JoinPointer(pointer, i));
+      if (element.has_value()) out.push_back(std::move(*element));
+    }
+    return out;
+  }
+  if (!spec.is_object()) return spec;
+  if (!IsMatcherObject(spec)) {
+    json out = json::object();
+    for (const auto& [key, value] : spec.items()) {
+      auto field = recurse(value, JoinPointer(pointer, key));
+      if (field.has_value()) out[key] = std::move(*field);
+    }
+    return out;
+  }
+  if (spec.contains("$example")) return spec.at("$example");
+  if (spec.contains("$eq")) return spec.at("$eq");
+  if (spec.contains("$exact")) return recurse(spec.at("$exact"), JoinPointer(pointer, "$exact"));
+  if (spec.contains("$unordered")) {
+    return recurse(spec.at("$unordered"), JoinPointer(pointer, "$unordered"));
+  }
+  if (spec.contains("$any") || spec.contains("$absent")) return std::nullopt;
+  if (spec.contains("$oneOf") && spec.at("$oneOf").is_array() && !spec.at("$oneOf").empty()) {
+    return recurse(spec.at("$oneOf").at(0), JoinPointer(pointer, "$oneOf/0"));
+  }
+  if (spec.contains("$gte")) return spec.at("$gte");
+  if (spec.contains("$lte")) return spec.at("$lte");
+  if (mode == ConcreteMode::kLenient) {
+    // Near enough for a seed, which need not match anything.
+    for (const char* key : {"$gt", "$lt", "$contains"}) {
+      if (spec.contains(key) && !spec.at(key).is_object()) return spec.at(key);
+    }
+    return std::nullopt;
+  }
+  if (unresolved) unresolved(pointer);
+  return std::nullopt;
+}
 
 std::string MetadataProblem(const std::string& key, const std::string& value) {
   if (absl::StartsWith(key, "grpc-")) return "grpc- metadata keys are reserved to gRPC";
@@ -262,8 +278,9 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
         excluded.insert(key);
         continue;
       }
+      const std::string& name = key;  // lambdas cannot capture structured bindings in C++17
       bool from_header = std::any_of(headers.begin(), headers.end(),
-                                     [&](const auto& h) { return h.first == key; });
+                                     [&name](const auto& h) { return h.first == name; });
       if (IsMatcherObject(value) && !value.contains("$example") && !value.contains("$eq")) {
         if (from_header || value.contains("$any")) continue;
         problems.Add(at, absl::StrCat("the verifier sends this request, but cannot choose a value ",

@@ -1,0 +1,42 @@
+#include "cli/server_connection.h"
+
+#include <grpcpp/create_channel.h>
+
+#include "absl/strings/str_cat.h"
+#include "verify/reflection_client.h"
+
+namespace understudy {
+
+std::string SchemaSourceProblem(const SchemaOptions& options, bool reflect) {
+  const bool files = !options.proto_files.empty() || !options.descriptor_sets.empty();
+  if (reflect == files) {
+    return "give the schema with --proto/--descriptor-set, or --reflect (one of them)";
+  }
+  return "";
+}
+
+absl::StatusOr<std::shared_ptr<const Schema>> LoadSchemaUnlessReflect(const SchemaOptions& options,
+                                                                      bool reflect) {
+  if (reflect) return std::shared_ptr<const Schema>();
+  auto loaded = Schema::Load(options);
+  if (!loaded.ok()) return loaded.status();
+  return std::shared_ptr<const Schema>(std::move(*loaded));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToServer(
+    const std::string& target, std::chrono::system_clock::time_point connect_by,
+    std::chrono::milliseconds reflection_timeout, std::shared_ptr<const Schema>* schema) {
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(connect_by)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", target, " (is the server running?)"));
+  }
+  if (*schema == nullptr) {
+    auto reflected = SchemaFromReflection(channel, reflection_timeout);
+    if (!reflected.ok()) return reflected.status();
+    *schema = *reflected;
+  }
+  return channel;
+}
+
+}  // namespace understudy
