@@ -1,7 +1,8 @@
 // The proto3 JSON mapping, as interaction files use it, over every message type of
 // proto/user.proto and proto/inventory/v1/inventory.proto. Input: [type byte][JSON text].
 //
-// Invariants: JSON that parses as the type prints; the printed JSON parses to an equal message
+// Invariants: where the loader's direct path takes JSON, protobuf's parser gives the same
+// message; JSON that parses as the type prints; the printed JSON parses to an equal message
 // and prints the same again. FieldMask paths are left out of the equality: protobuf 3.21 prints a
 // path that does not map to lowerCamelCase lossily ("a_\"" prints as "a\"") instead of failing;
 // and JSON with a map may not parse back (see HasMapEntries).
@@ -15,8 +16,10 @@
 #include <google/protobuf/util/field_comparator.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <nlohmann/json.hpp>
 
 #include "fuzz/fuzz_support.h"
+#include "src/json_message.h"
 #include "src/mutator.h"
 
 namespace {
@@ -86,6 +89,27 @@ void ClearFieldMasks(pb::Message* message) {
   }
 }
 
+// Where the loader sets a body directly (src/json_message.h), protobuf's parser must accept the
+// same JSON and give an equal message.
+void CheckDirectPath(Target& t, const pb::Descriptor* type, const std::string& text) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return;
+  std::unique_ptr<pb::Message> direct(t.factory.GetPrototype(type)->New());
+  if (!understudy::JsonToMessageDirect(doc, direct.get())) return;
+  std::unique_ptr<pb::Message> parsed(direct->New());
+  if (!t.Parse(doc.dump(), parsed.get(), pb::util::JsonParseOptions())) {
+    Fail("the direct path took JSON that protobuf's parser refuses, as " + type->full_name() +
+         ": " + doc.dump());
+  }
+  std::string diff;
+  pb::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  if (!differencer.Compare(*parsed, *direct)) {
+    Fail("the direct path and protobuf's parser disagree on " + type->full_name() + ":\n" + diff +
+         "json: " + doc.dump());
+  }
+}
+
 Target& GetTarget() {
   static Target* target = [] {
     understudy::fuzz::QuietProtobufLogs();
@@ -101,6 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const pb::Descriptor* type = t.types[data[0] % t.types.size()];
   std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
+  CheckDirectPath(t, type, text);
   std::unique_ptr<pb::Message> first(t.factory.GetPrototype(type)->New());
   pb::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = size % 2 == 0;
@@ -151,6 +176,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   const pb::Descriptor* type = t.types[data[0] % t.types.size()];
   std::unique_ptr<pb::Message> message(t.factory.GetPrototype(type)->New());
   std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
+  CheckDirectPath(t, type, text);
   std::string json;
   if (t.Parse(text, message.get(), pb::util::JsonParseOptions())) {
     understudy::fuzz::MessageMutator(seed).Mutate(message.get());

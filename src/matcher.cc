@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <re2/re2.h>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "src/json_message.h"
 #include "src/matchers_internal.h"
 #include "src/schema.h"
 
@@ -59,6 +59,20 @@ bool IsMatcherObject(const json& spec) {
   if (!spec.is_object() || spec.empty()) return false;
   for (const auto& [key, value] : spec.items()) {
     if (!key.empty() && key[0] == '$') return true;
+  }
+  return false;
+}
+
+bool HasMatcherObjects(const json& spec) {
+  if (spec.is_array()) {
+    for (const json& element : spec) {
+      if (HasMatcherObjects(element)) return true;
+    }
+    return false;
+  }
+  if (!spec.is_object()) return false;
+  for (const auto& [key, value] : spec.items()) {
+    if ((!key.empty() && key[0] == '$') || HasMatcherObjects(value)) return true;
   }
   return false;
 }
@@ -406,8 +420,7 @@ std::unique_ptr<Matcher> MatcherCompiler::CompileMessageLiteral(const json& spec
                                                                 const pb::Descriptor* type,
                                                                 const std::string& pointer) {
   auto message = schema_->NewMessage(type);
-  pb::util::JsonParseOptions options;
-  auto status = pb::util::JsonStringToMessage(spec.dump(), message.get(), options);
+  absl::Status status = JsonToMessage(spec, message.get()).status;
   if (!status.ok()) {
     Error(pointer, absl::StrCat("not a valid ", type->full_name(), ": ",
                                 std::string(status.message())));

@@ -124,6 +124,8 @@ class MatcherCompiler {
 
 // True when `spec` is an object with a key starting with '$' (a matcher, not fields).
 bool IsMatcherObject(const nlohmann::json& spec);
+// True when `spec` or anything in it is a matcher object.
+bool HasMatcherObjects(const nlohmann::json& spec);
 
 // Looks a field up by its JSON name or its proto name, as the JSON mapping accepts both.
 const google::protobuf::FieldDescriptor* FindJsonField(const google::protobuf::Descriptor* type,

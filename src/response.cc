@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/ascii.h"
@@ -11,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/json_explain.h"
+#include "src/json_message.h"
 #include "src/matcher.h"
 #include "src/schema.h"
 #include "src/value.h"
@@ -62,6 +62,21 @@ json Neutral(const FD* field) {
   if (n == "google.protobuf.ListValue") return json::array();
   if (n == "google.protobuf.FieldMask") return "";
   return json::object();
+}
+
+// True when a string anywhere in `value` holds a template.
+bool HasTemplateText(const json& value) {
+  if (value.is_string()) return Template::Contains(value.get_ref<const std::string&>());
+  if (value.is_array()) {
+    for (const json& element : value) {
+      if (HasTemplateText(element)) return true;
+    }
+  } else if (value.is_object()) {
+    for (const auto& [key, element] : value.items()) {
+      if (HasTemplateText(element)) return true;
+    }
+  }
+  return false;
 }
 
 // Appends a length-delimited field to a serialized message.
@@ -151,20 +166,30 @@ std::optional<ResponseMessage> ResponseMessage::Compile(const json& body, const 
                                                         const ResponseContext& context,
                                                         const std::string& pointer) {
   ResponseMessage out;
-  json copy = body;
-  std::vector<Step> path;
   // Templates and the message are both checked, so one run reports every problem of a body.
-  bool templates_ok = Walk(&copy, type, &path, &out.slots_, context, pointer);
+  // Templates are replaced by placeholders in a copy; a body without any (most) is used as is.
+  const json* source = &body;
+  json copy;
+  bool templates_ok = true;
+  if (HasTemplateText(body)) {
+    copy = body;
+    std::vector<Step> path;
+    templates_ok = Walk(&copy, type, &path, &out.slots_, context, pointer);
+    source = &copy;
+  }
   auto message = context.schema->NewMessage(type);
-  auto status = pb::util::JsonStringToMessage(copy.dump(), message.get());
-  if (!status.ok() && !ExplainInvalidJson(copy, type, *context.schema, context.file, pointer,
+  JsonMessageResult parsed = JsonToMessage(*source, message.get());
+  const absl::Status& status = parsed.status;
+  if (!status.ok() && !ExplainInvalidJson(*source, type, *context.schema, context.file, pointer,
                                           context.diagnostics)) {
     context.diagnostics->Add(context.file, pointer,
                              absl::StrCat("not a valid ", type->full_name(), ": ",
                                           std::string(status.message())));
   }
-  bool lenient = status.ok() && FindLenientJson(copy, type, *context.schema, context.file,
-                                                 pointer, context.diagnostics);
+  // What was set directly was strict; protobuf's parser may have been lenient.
+  bool lenient = status.ok() && !parsed.direct &&
+                 FindLenientJson(*source, type, *context.schema, context.file, pointer,
+                                 context.diagnostics);
   if (!templates_ok || !status.ok() || lenient) return std::nullopt;
   if (out.slots_.empty()) {
     message->SerializeToString(&out.bytes_);
