@@ -35,7 +35,7 @@ absl::Status LiveInteractions::Add(absl::string_view json) {
   if (parsed.is_discarded()) return diagnostics.ToStatus();
   std::vector<std::unique_ptr<Interaction>> compiled;
   if (parsed.is_object() && parsed.contains("interactions")) {
-    compiled = CompileFile(parsed, label, *schema_, &diagnostics);
+    compiled = CompileFile(std::move(parsed), label, *schema_, &diagnostics);
   } else {
     // One interaction: its pointers are relative to the object itself ("/method").
     auto one = CompileInteraction(parsed, label, "", *schema_, &diagnostics);
@@ -64,7 +64,7 @@ absl::Status LiveInteractions::Remove(const std::string& name) {
   entries.reserve(entries_.size());
   for (const auto& entry : entries_) {
     const nlohmann::json* spec_name =
-        entry.spec.contains("name") ? &entry.spec.at("name") : nullptr;
+        entry.spec->contains("name") ? &entry.spec->at("name") : nullptr;
     if (spec_name != nullptr && spec_name->is_string() && spec_name->get<std::string>() == name) {
       continue;
     }
@@ -145,7 +145,8 @@ absl::Status LiveInteractions::Publish(std::vector<Entry> entries, bool carry) {
     previous.emplace(std::make_pair(i->file, i->name), i.get());
   for (const auto& i : set->interactions()) {
     auto it = previous.find({i->file, i->name});
-    if (it != previous.end() && it->second->source == i->source) {
+    if (it != previous.end() &&
+        (it->second->source == i->source || *it->second->source == *i->source)) {
       i->served.store(it->second->served.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
     }

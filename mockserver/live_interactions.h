@@ -66,7 +66,7 @@ class LiveInteractions {
   struct Entry {
     std::string file;
     std::string pointer;
-    nlohmann::json spec;
+    std::shared_ptr<const nlohmann::json> spec;  // shared with the compiled interactions
     bool added;
   };
   static std::vector<Entry> EntriesOf(const InteractionSet& set, bool added);

@@ -72,7 +72,8 @@ struct Interaction {
   ResponseStatus status;
   int64_t delay_ms = 0;
 
-  nlohmann::json source;  // the interaction as written
+  // The interaction as written; shared by every recompilation of it (a mock's live set).
+  std::shared_ptr<const nlohmann::json> source;
 
   // How many calls it has answered; with `times`, it stops matching at that count.
   mutable std::atomic<int64_t> served{0};

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -12,6 +14,9 @@
 
 namespace understudy {
 namespace {
+
+// Below this many interactions a file compiles on one thread: starting threads costs more.
+constexpr size_t kParallelFrom = 64;
 
 namespace pb = google::protobuf;
 using json = nlohmann::json;
@@ -24,7 +29,9 @@ class Loader {
       : schema_(schema), file_(std::move(file)), diagnostics_(diagnostics),
         before_(diagnostics->size()) {}
 
-  std::unique_ptr<Interaction> Compile(const json& spec, const std::string& pointer);
+  // `shared` (optional) is `spec`, already shared: kept as the source instead of a copy.
+  std::unique_ptr<Interaction> Compile(const json& spec, const std::string& pointer,
+                                       std::shared_ptr<const json> shared = nullptr);
 
  private:
   bool ok() const { return diagnostics_->size() == before_; }
@@ -45,6 +52,13 @@ class Loader {
                                                     const Interaction& interaction);
   ResponseContext Context(const Interaction& i) const {
     return {&schema_, file_, diagnostics_, i.method->input_type()};
+  }
+  // The message a response body sends: the body itself when it holds no matcher (most do, and
+  // need no copy), else its examples, built in `storage`.
+  const json& ExampleBody(const json& body, const std::string& pointer, json* storage) {
+    if (!HasMatcherObjects(body)) return body;
+    *storage = MatcherCompiler(&schema_, file_, diagnostics_).ExampleOf(body, pointer);
+    return *storage;
   }
 
   const Schema& schema_;
@@ -91,7 +105,8 @@ bool Loader::ReadString(const json& spec, const char* key, const std::string& po
   return true;
 }
 
-std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string& pointer) {
+std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string& pointer,
+                                             std::shared_ptr<const json> shared) {
   if (!spec.is_object()) {
     Error(pointer, absl::StrCat("expected an interaction object, got ", spec.type_name()));
     return nullptr;
@@ -99,7 +114,7 @@ std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string
   auto out = std::make_unique<Interaction>();
   out->file = file_;
   out->pointer = pointer;
-  out->source = spec;
+  out->source = shared != nullptr ? std::move(shared) : std::make_shared<const json>(spec);
   CheckKeys(spec,
             {"name", "description", "method", "request", "response", "conversation", "priority",
              "times", "scenario", "whenState", "setState", "given"},
@@ -276,10 +291,10 @@ std::optional<ServerMessage> Loader::CompileServerMessage(const json& spec, cons
     return std::nullopt;
   }
   std::string at = JoinPointer(pointer, body_key);
-  MatcherCompiler compiler(&schema_, file_, diagnostics_);
-  json example = compiler.ExampleOf(spec[body_key], at);
-  auto message =
-      ResponseMessage::Compile(example, interaction.method->output_type(), Context(interaction), at);
+  json examples;
+  auto message = ResponseMessage::Compile(ExampleBody(spec[body_key], at, &examples),
+                                          interaction.method->output_type(), Context(interaction),
+                                          at);
   if (!message) return std::nullopt;
   out.message = std::move(*message);
   return out;
@@ -307,7 +322,6 @@ void Loader::CompileResponse(const json& response, const std::string& pointer, I
     out->status = std::move(*status);
   }
   ReadInt(response, "delayMs", pointer, 0, &out->delay_ms);
-  MatcherCompiler compiler(&schema_, file_, diagnostics_);
   if (response.contains("body")) {
     std::string at = JoinPointer(pointer, "body");
     if (server_streams) {
@@ -318,8 +332,9 @@ void Loader::CompileResponse(const json& response, const std::string& pointer, I
     } else if (out->status.code != 0) {
       Error(at, "a non-OK status sends no body: remove one of them");
     } else {
-      json example = compiler.ExampleOf(response["body"], at);
-      if (auto m = ResponseMessage::Compile(example, type, context, at)) {
+      json examples;
+      if (auto m = ResponseMessage::Compile(ExampleBody(response["body"], at, &examples), type,
+                                            context, at)) {
         out->messages.push_back({std::move(*m), 0});
       }
     }
@@ -375,6 +390,33 @@ void Loader::CompileConversation(const json& steps, const std::string& pointer, 
 
 }  // namespace
 
+namespace {
+
+// The most arrays and objects open at once in `text` (exact for valid JSON).
+int MaxNesting(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
 json ParseJsonText(const std::string& text, const std::string& file, Diagnostics* diagnostics) {
   if (text.size() > kMaxFileBytes) {
     diagnostics->Add(file, "", absl::StrCat("file is ", text.size(), " bytes; the limit is ",
@@ -382,6 +424,9 @@ json ParseJsonText(const std::string& text, const std::string& file, Diagnostics
     return json(json::value_t::discarded);
   }
   try {
+    // nlohmann's parser with a callback is a third slower than without: only text that nests
+    // deeper than the limit anywhere needs the callback to tell where.
+    if (MaxNesting(text) <= kMaxJsonDepth) return json::parse(text);
     json::parser_callback_t limit = [](int depth, json::parse_event_t, json&) {
       if (depth > kMaxJsonDepth) throw TooDeep{};
       return true;
@@ -402,6 +447,12 @@ json ParseJsonText(const std::string& text, const std::string& file, Diagnostics
 std::vector<std::unique_ptr<Interaction>> CompileFile(const json& file_json, const std::string& file,
                                                       const Schema& schema,
                                                       Diagnostics* diagnostics) {
+  return CompileFile(json(file_json), file, schema, diagnostics);
+}
+
+std::vector<std::unique_ptr<Interaction>> CompileFile(json&& file_json, const std::string& file,
+                                                      const Schema& schema,
+                                                      Diagnostics* diagnostics) {
   std::vector<std::unique_ptr<Interaction>> out;
   if (!file_json.is_object() || !file_json.contains("interactions")) {
     diagnostics->Add(file, "", "expected an object {\"interactions\": [...]}");
@@ -415,19 +466,46 @@ std::vector<std::unique_ptr<Interaction>> CompileFile(const json& file_json, con
                                     hint.empty() ? "" : " (did you mean \"interactions\"?)"));
     }
   }
-  const json& list = file_json["interactions"];
+  json& list = file_json["interactions"];
   if (!list.is_array()) {
     diagnostics->Add(file, "/interactions", "expected an array of interactions");
     return out;
   }
+  // Interactions compile independently of each other: a large file compiles on every core, each
+  // part into its own diagnostics. The merge below goes in file order, so the result and the
+  // order of the problems are those of compiling one by one.
+  const size_t n = list.size();
+  std::vector<std::unique_ptr<Interaction>> compiled(n);
+  const size_t workers =
+      n < kParallelFrom ? 1 : std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
+  const size_t chunk = (n + workers - 1) / workers;
+  std::vector<Diagnostics> parts(workers);
+  std::vector<size_t> ends(n);  // diagnostics of interaction i end at ends[i] in its part
+  auto compile = [&](size_t w) {
+    for (size_t i = w * chunk; i < std::min(n, (w + 1) * chunk); ++i) {
+      // Each interaction's JSON moves out of the file's into its own source, uncopied.
+      compiled[i] = CompileInteraction(std::make_shared<const json>(std::move(list[i])), file,
+                                       JoinPointer("/interactions", i), schema, &parts[w]);
+      ends[i] = parts[w].size();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(compile, w);
+  compile(0);
+  for (auto& thread : threads) thread.join();
+
   std::map<std::string, size_t> names;
-  for (size_t i = 0; i < list.size(); ++i) {
-    std::string pointer = JoinPointer("/interactions", i);
-    auto interaction = CompileInteraction(list[i], file, pointer, schema, diagnostics);
+  for (size_t i = 0; i < n; ++i) {
+    const Diagnostics& part = parts[i / chunk];
+    for (size_t d = i % chunk == 0 ? 0 : ends[i - 1]; d < ends[i]; ++d) {
+      const Diagnostic& item = part.items()[d];
+      diagnostics->Add(item.file, item.pointer, item.message);
+    }
+    std::unique_ptr<Interaction>& interaction = compiled[i];
     if (interaction == nullptr) continue;
     auto [it, inserted] = names.emplace(interaction->name, i);
     if (!inserted) {
-      diagnostics->Add(file, JoinPointer(pointer, "name"),
+      diagnostics->Add(file, JoinPointer(JoinPointer("/interactions", i), "name"),
                        absl::StrCat("duplicate name \"", interaction->name,
                                     "\": /interactions/", it->second, " has it already"));
       continue;
@@ -441,6 +519,13 @@ std::unique_ptr<Interaction> CompileInteraction(const json& spec, const std::str
                                                 const std::string& pointer, const Schema& schema,
                                                 Diagnostics* diagnostics) {
   return Loader(schema, file, diagnostics).Compile(spec, pointer);
+}
+
+std::unique_ptr<Interaction> CompileInteraction(std::shared_ptr<const json> spec,
+                                                const std::string& file, const std::string& pointer,
+                                                const Schema& schema, Diagnostics* diagnostics) {
+  const json& ref = *spec;
+  return Loader(schema, file, diagnostics).Compile(ref, pointer, std::move(spec));
 }
 
 }  // namespace understudy

@@ -8,12 +8,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "tests/src/test_util.h"
 
 namespace understudy {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing_util::ParseMessage;
 using testing_util::UserSchema;
@@ -182,6 +185,38 @@ TEST(InteractionSet, EmptySourcesGiveAnEmptySet) {
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_THAT((*set)->interactions(), IsEmpty());
   EXPECT_EQ(ForMethod(**set, "user.UserService/GetUser"), nullptr);
+}
+
+// A large file compiles on several threads: the interactions still come out in file order, and
+// the problems in the order one-by-one compiling reports them (each interaction's own, then its
+// duplicate name).
+TEST(InteractionSet, LargeFilesCompileInParallelInFileOrder) {
+  std::vector<std::string> interactions;
+  for (int i = 0; i < 300; ++i) interactions.push_back(GetUser(absl::StrCat("u", i), "{}"));
+  auto set = InteractionSet::LoadSources(
+      UserSchema(),
+      {{"big.json", absl::StrCat(R"({"interactions": [)", absl::StrJoin(interactions, ","), "]}")}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ((*set)->interactions().size(), 300u);
+  for (size_t i = 0; i < 300; ++i) {
+    EXPECT_EQ((*set)->interactions()[i]->name, absl::StrCat("u", i));
+    EXPECT_EQ((*set)->interactions()[i]->pointer, absl::StrCat("/interactions/", i));
+  }
+
+  interactions[70] = GetUser("u70", R"({"bogus": 1})");
+  interactions[151] = GetUser("u10", R"({"also": 2})");  // invalid: its name is not checked
+  interactions[152] = GetUser("u11", "{}");
+  interactions[299] = R"({"name": "last", "method": "user.UserService/GetUsr"})";
+  auto bad = InteractionSet::LoadSources(
+      UserSchema(),
+      {{"big.json", absl::StrCat(R"({"interactions": [)", absl::StrJoin(interactions, ","), "]}")}});
+  ASSERT_FALSE(bad.ok());
+  std::vector<std::string> lines = absl::StrSplit(bad.status().message(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << bad.status();
+  EXPECT_THAT(lines[0], HasSubstr("big.json: /interactions/70/request/body/bogus: "));
+  EXPECT_THAT(lines[1], HasSubstr("big.json: /interactions/151/request/body/also: "));
+  EXPECT_THAT(lines[2], HasSubstr("big.json: /interactions/152/name: duplicate name \"u11\""));
+  EXPECT_THAT(lines[3], HasSubstr("big.json: /interactions/299/method: "));
 }
 
 }  // namespace
