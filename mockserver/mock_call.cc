@@ -1,6 +1,8 @@
 #include "mockserver/mock_call.h"
 
 #include <chrono>
+#include <map>
+#include <utility>
 
 #include <grpcpp/support/proto_buffer_reader.h>
 
@@ -11,6 +13,80 @@
 namespace understudy {
 
 namespace pb = google::protobuf;
+
+namespace {
+
+MetadataView ViewOf(const std::multimap<grpc::string_ref, grpc::string_ref>& client_metadata) {
+  MetadataView out;
+  out.reserve(client_metadata.size());
+  for (const auto& [key, value] : client_metadata) {
+    out.emplace_back(absl::string_view(key.data(), key.size()),
+                     absl::string_view(value.data(), value.size()));
+  }
+  return out;
+}
+
+// Request message `index` of a call to `method`; null, with the INVALID_ARGUMENT status to end
+// the call with in `error`, when the bytes are not one.
+std::unique_ptr<pb::Message> DecodeMessage(grpc::ByteBuffer* in, const pb::Message& prototype,
+                                           const pb::MethodDescriptor* method, size_t index,
+                                           grpc::Status* error) {
+  std::unique_ptr<pb::Message> message(prototype.New());
+  grpc::ProtoBufferReader reader(in);
+  bool ok = message->ParseFromZeroCopyStream(&reader) && reader.status().ok();
+  in->Clear();
+  if (ok) return message;
+  *error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("request message ", index, " of ", MethodName(method),
+                                     " is not a valid ", method->input_type()->full_name()));
+  return nullptr;
+}
+
+void AddHeaders(grpc::CallbackServerContext* context, const Interaction& chosen,
+                const Request& request) {
+  for (const auto& header : chosen.headers) {
+    context->AddInitialMetadata(header.key, header.value.Render(request));
+  }
+}
+
+// Adds the interaction's trailers and returns its rendered status.
+grpc::Status RenderStatus(grpc::CallbackServerContext* context, const Interaction& chosen,
+                          const Request& request) {
+  for (const auto& trailer : chosen.trailers) {
+    context->AddTrailingMetadata(trailer.key, trailer.value.Render(request));
+  }
+  const ResponseStatus& status = chosen.status;
+  std::string message = status.message.Render(request);
+  absl::StatusOr<std::string> details = status.DetailsBin(request, message);
+  if (!details.ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat(chosen.Label(), ": ", details.status().message()));
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code), message, *details);
+}
+
+// The bytes of a message to send; false, with the INTERNAL status in `error`, when a template
+// cannot be rendered.
+bool MessageBuffer(const ServerMessage& message, const Interaction& chosen, const Request& request,
+                   grpc::ByteBuffer* out, grpc::Status* error) {
+  if (message.message.HasTemplates()) {
+    absl::StatusOr<std::string> bytes = message.message.Render(request);
+    if (!bytes.ok()) {
+      *error = grpc::Status(grpc::StatusCode::INTERNAL,
+                            absl::StrCat(chosen.Label(), ": ", bytes.status().message()));
+      return false;
+    }
+    grpc::Slice slice(*bytes);
+    *out = grpc::ByteBuffer(&slice, 1);
+  } else {
+    // Copied once, straight from the compiled bytes (the set may be swapped while gRPC sends).
+    grpc::Slice slice(message.message.fixed_bytes());
+    *out = grpc::ByteBuffer(&slice, 1);
+  }
+  return true;
+}
+
+}  // namespace
 
 MockCall::MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<const InteractionSet> set,
                    const pb::MethodDescriptor* method, const pb::Message* request_prototype,
@@ -24,12 +100,7 @@ MockCall::MockCall(grpc::GenericCallbackServerContext* context, std::shared_ptr<
       kind_(method != nullptr ? KindOf(method) : RpcKind::kUnary),
       start_(observer != nullptr ? std::chrono::system_clock::now()
                                  : std::chrono::system_clock::time_point()) {
-  const auto& client_metadata = context_->client_metadata();
-  metadata_.reserve(client_metadata.size());
-  for (const auto& [key, value] : client_metadata) {
-    metadata_.emplace_back(absl::string_view(key.data(), key.size()),
-                           absl::string_view(value.data(), value.size()));
-  }
+  metadata_ = ViewOf(context_->client_metadata());
   Start();
 }
 
@@ -59,16 +130,11 @@ Request MockCall::CurrentRequest() const {
 }
 
 bool MockCall::Decode(const pb::Message** out) {
-  const pb::Descriptor* type = method_->input_type();
-  std::unique_ptr<pb::Message> message(request_prototype_->New());
-  grpc::ProtoBufferReader reader(&in_);
-  bool ok = message->ParseFromZeroCopyStream(&reader) && reader.status().ok();
-  in_.Clear();
-  if (!ok) {
-    FinishWith(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            absl::StrCat("request message ", requests_.size(), " of ",
-                                         MethodName(method_), " is not a valid ",
-                                         type->full_name())));
+  grpc::Status error;
+  std::unique_ptr<pb::Message> message =
+      DecodeMessage(&in_, *request_prototype_, method_, requests_.size(), &error);
+  if (message == nullptr) {
+    FinishWith(error);
     return false;
   }
   requests_.push_back(std::move(message));
@@ -137,10 +203,7 @@ void MockCall::Choose(SelectStage stage) {
     FinishWith(grpc::Status(grpc::StatusCode::NOT_FOUND, miss_));
     return;
   }
-  Request request = CurrentRequest();
-  for (const auto& header : chosen_->headers) {
-    context_->AddInitialMetadata(header.key, header.value.Render(request));
-  }
+  AddHeaders(context_, *chosen_, CurrentRequest());
   if (kind_ == RpcKind::kBidiStreaming) {
     step_ = 0;
     if (chosen_->delay_ms > 0) {
@@ -206,14 +269,11 @@ void MockCall::Converse() {
 }
 
 void MockCall::WriteMessage(const ServerMessage& message) {
-  absl::StatusOr<std::string> bytes = message.message.Render(CurrentRequest());
-  if (!bytes.ok()) {
-    FinishWith(grpc::Status(grpc::StatusCode::INTERNAL,
-                            absl::StrCat(chosen_->Label(), ": ", bytes.status().message())));
+  grpc::Status error;
+  if (!MessageBuffer(message, *chosen_, CurrentRequest(), &out_, &error)) {
+    FinishWith(error);
     return;
   }
-  grpc::Slice slice(*bytes);
-  out_ = grpc::ByteBuffer(&slice, 1);
   ++messages_sent_;
   const bool last = kind_ == RpcKind::kBidiStreaming
                         ? step_ + 1 == chosen_->conversation.size()
@@ -241,31 +301,23 @@ void MockCall::OnWriteDone(bool ok) {
   }
 }
 
-void MockCall::After(int64_t delay_ms, void (MockCall::*then)()) {
-  grpc::Alarm* alarm;
+void CallTimer::Start(int64_t delay_ms, std::function<void(bool)> then) {
+  grpc::Alarm* alarm = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!cancelled_) {
       alarms_.push_back(std::make_unique<grpc::Alarm>());
       alarm = alarms_.back().get();
-    } else {
-      alarm = nullptr;
     }
   }
   if (alarm == nullptr) {
-    FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+    then(false);
     return;
   }
   alarm->Set(std::chrono::system_clock::now() + std::chrono::milliseconds(delay_ms),
-             [this, then](bool fired) {
-               if (!fired) {
-                 FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
-                 return;
-               }
-               (this->*then)();
-             });
-  // OnCancel may have run between registering the alarm and setting it, when cancelling it was
-  // a no-op: cancel it now so a cancelled call does not wait out its delay.
+             std::move(then));
+  // Cancel may have run between registering the alarm and setting it, when cancelling it was a
+  // no-op: cancel it now so a cancelled call does not wait out its delay.
   bool cancel_now;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -274,7 +326,7 @@ void MockCall::After(int64_t delay_ms, void (MockCall::*then)()) {
   if (cancel_now) alarm->Cancel();
 }
 
-void MockCall::OnCancel() {
+void CallTimer::Cancel() {
   std::vector<grpc::Alarm*> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -284,20 +336,25 @@ void MockCall::OnCancel() {
   for (grpc::Alarm* alarm : pending) alarm->Cancel();
 }
 
-grpc::Status MockCall::ChosenStatus() {
-  Request request = CurrentRequest();
-  for (const auto& trailer : chosen_->trailers) {
-    context_->AddTrailingMetadata(trailer.key, trailer.value.Render(request));
-  }
-  const ResponseStatus& status = chosen_->status;
-  std::string message = status.message.Render(request);
-  absl::StatusOr<std::string> details = status.DetailsBin(request, message);
-  if (!details.ok()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        absl::StrCat(chosen_->Label(), ": ", details.status().message()));
-  }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code), message, *details);
+void MockCall::After(int64_t delay_ms, void (MockCall::*then)()) {
+  timer_.Start(delay_ms, [this, then](bool fired) {
+    if (!fired) {
+      FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+      return;
+    }
+    (this->*then)();
+  });
 }
+
+void MockCall::OnCancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+  }
+  timer_.Cancel();
+}
+
+grpc::Status MockCall::ChosenStatus() { return RenderStatus(context_, *chosen_, CurrentRequest()); }
 
 void MockCall::FinishChosen() { FinishWith(ChosenStatus()); }
 
@@ -322,6 +379,108 @@ void MockCall::FinishWith(const grpc::Status& status, const grpc::ByteBuffer* la
 }
 
 void MockCall::OnDone() {
+  MockService* service = service_;
+  delete this;
+  if (service != nullptr) service->CallDone();
+}
+
+UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                             grpc::ByteBuffer* response, std::shared_ptr<const InteractionSet> set,
+                             const pb::MethodDescriptor* method,
+                             const pb::Message* request_prototype, CallObserver* observer,
+                             MockService* service)
+    : context_(context),
+      response_(response),
+      set_(std::move(set)),
+      method_(method),
+      observer_(observer),
+      service_(service),
+      start_(observer != nullptr ? std::chrono::system_clock::now()
+                                 : std::chrono::system_clock::time_point()) {
+  metadata_ = ViewOf(context_->client_metadata());
+  if (!request->Valid()) {
+    FinishWith(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat(MethodName(method_), " expects one request message, ",
+                                         "the client sent none")));
+    return;
+  }
+  grpc::ByteBuffer in(*request);  // shares the slices
+  grpc::Status error;
+  std::unique_ptr<pb::Message> message = DecodeMessage(&in, *request_prototype, method_, 0, &error);
+  if (message == nullptr) {
+    FinishWith(error);
+    return;
+  }
+  requests_.push_back(std::move(message));
+  if (observer_ != nullptr) received_.push_back(std::chrono::system_clock::now());
+  chosen_ = Select(*set_, method_, CurrentRequest(), SelectStage::kWhole, &miss_);
+  if (chosen_ == nullptr) {
+    FinishWith(grpc::Status(grpc::StatusCode::NOT_FOUND, miss_));
+    return;
+  }
+  AddHeaders(context_, *chosen_, CurrentRequest());
+  // The interaction's delay, then its one message's (the same wait as the generic path's).
+  int64_t delay = chosen_->delay_ms + (chosen_->messages.empty() ? 0 : chosen_->messages[0].delay_ms);
+  if (delay <= 0) {
+    Respond();
+    return;
+  }
+  timer_.Start(delay, [this](bool fired) {
+    if (fired) {
+      Respond();
+    } else {
+      FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+    }
+  });
+}
+
+Request UnaryMockCall::CurrentRequest() const {
+  Request request;
+  request.metadata = &metadata_;
+  request.body = requests_.empty() ? nullptr : requests_.back().get();
+  request.stream = &requests_;
+  return request;
+}
+
+void UnaryMockCall::Respond() {
+  Request request = CurrentRequest();
+  // Non-OK answers have no message; OK ones have exactly one.
+  if (chosen_->status.code == 0 && !chosen_->messages.empty()) {
+    grpc::Status error;
+    if (!MessageBuffer(chosen_->messages[0], *chosen_, request, response_, &error)) {
+      FinishWith(error);
+      return;
+    }
+    messages_sent_ = 1;
+  }
+  FinishWith(RenderStatus(context_, *chosen_, request));
+}
+
+void UnaryMockCall::FinishWith(const grpc::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+  }
+  if (observer_ != nullptr) {
+    CallObserver::Record record{absl::StrCat("/", MethodName(method_)),
+                                &metadata_,
+                                &requests_,
+                                &received_,
+                                chosen_,
+                                miss_,
+                                status.error_code(),
+                                status.error_message(),
+                                start_,
+                                messages_sent_};
+    observer_->OnCallDone(record);
+  }
+  Finish(status);
+}
+
+void UnaryMockCall::OnCancel() { timer_.Cancel(); }
+
+void UnaryMockCall::OnDone() {
   MockService* service = service_;
   delete this;
   if (service != nullptr) service->CallDone();

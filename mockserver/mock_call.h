@@ -6,10 +6,16 @@
 // message, client-streaming calls once the client half-closes, bidirectional calls walk their
 // conversation step by step. A cancelled call (client gone, deadline passed) stops at once: no
 // further reads, writes or timers are started, pending timers are cancelled.
+//
+// UnaryMockCall serves unary calls to the schema's methods on gRPC's unary callback path (the
+// methods are registered, see MockService::unary_methods): the request arrives with the call and
+// the answer leaves in one batch, which costs gRPC about a fifth less per call than a
+// bidirectional reactor. Both choose and answer the same way.
 #ifndef UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_
 #define UNDERSTUDY_MOCKSERVER_MOCK_CALL_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +53,19 @@ class CallObserver {
 };
 
 class MockService;
+
+// One timer of a call, cancelled with the call: `then(true)` when it fires, `then(false)` when
+// the call was cancelled first (before or after the timer was set).
+class CallTimer {
+ public:
+  void Start(int64_t delay_ms, std::function<void(bool)> then);
+  void Cancel();  // from OnCancel
+
+ private:
+  std::mutex mu_;
+  bool cancelled_ = false;
+  std::vector<std::unique_ptr<grpc::Alarm>> alarms_;
+};
 
 class MockCall final : public grpc::ServerGenericBidiReactor {
  public:
@@ -90,6 +109,7 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   std::mutex mu_;  // guards the fields below against OnCancel and timer callbacks
   bool cancelled_ = false;
   bool finished_ = false;
+  CallTimer timer_;
 
   MetadataView metadata_;
   grpc::ByteBuffer in_;
@@ -104,8 +124,43 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   size_t step_ = 0;          // bidi: next conversation step
   size_t consumed_ = 0;      // bidi: client messages the conversation has matched
   bool waited_ = false;      // the current message's delay has passed
-  std::vector<std::unique_ptr<grpc::Alarm>> alarms_;
-  grpc::Status final_status_;
+};
+
+class UnaryMockCall final : public grpc::ServerUnaryReactor {
+ public:
+  // `request` is the call's one message (invalid when the client sent none); the answer goes
+  // to `response`.
+  UnaryMockCall(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                grpc::ByteBuffer* response, std::shared_ptr<const InteractionSet> set,
+                const google::protobuf::MethodDescriptor* method,
+                const google::protobuf::Message* request_prototype, CallObserver* observer,
+                MockService* service);
+
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void Respond();
+  void FinishWith(const grpc::Status& status);
+  Request CurrentRequest() const;
+
+  grpc::CallbackServerContext* const context_;
+  grpc::ByteBuffer* const response_;
+  const std::shared_ptr<const InteractionSet> set_;
+  const google::protobuf::MethodDescriptor* const method_;
+  CallObserver* const observer_;
+  MockService* const service_;
+  const std::chrono::system_clock::time_point start_;
+
+  std::mutex mu_;
+  bool finished_ = false;  // guarded by mu_
+  CallTimer timer_;
+  MetadataView metadata_;
+  std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
+  std::vector<std::chrono::system_clock::time_point> received_;
+  const Interaction* chosen_ = nullptr;
+  std::string miss_;
+  int64_t messages_sent_ = 0;
 };
 
 }  // namespace understudy

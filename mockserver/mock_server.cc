@@ -94,6 +94,7 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
     impl.reflection = MakeReflectionServices(impl.schema, std::move(extra_services));
     for (auto& service : impl.reflection) builder.RegisterService(service.get());
   }
+  if (grpc::Service* unary = impl.mock->unary_methods()) builder.RegisterService(unary);
   builder.RegisterCallbackGenericService(impl.mock.get());
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || (!impl.in_process && port == 0)) {

@@ -1,8 +1,42 @@
 #include "mockserver/mock_service.h"
 
+#include <deque>
+
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace understudy {
+
+// What generated code does for a service with raw callback methods, for the schema's unary
+// methods: each is added by its path and served by a CallbackUnaryHandler on ByteBuffers.
+class MockService::UnaryMethods final : public grpc::Service {
+ public:
+  explicit UnaryMethods(MockService* mock) {
+    for (const auto& [path, entry] : mock->methods_) {
+      if (entry.method->client_streaming() || entry.method->server_streaming() ||
+          absl::StartsWith(entry.method->service()->full_name(), "grpc.")) {
+        continue;
+      }
+      paths_.push_back(path);  // gRPC keeps the name's pointer
+      AddMethod(new grpc::internal::RpcServiceMethod(
+          paths_.back().c_str(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+      const MethodEntry* method = &entry;
+      MarkMethodRawCallback(
+          static_cast<int>(paths_.size() - 1),
+          new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+              [mock, method](grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                             grpc::ByteBuffer* response) {
+                return mock->CreateUnaryReactor(context, request, response, *method);
+              }));
+    }
+  }
+  bool empty() const { return paths_.empty(); }
+
+ private:
+  std::deque<std::string> paths_;
+};
 
 MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer)
     : set_(std::move(set)), observer_(observer) {
@@ -13,7 +47,13 @@ MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver
                        MethodEntry{method, set_->schema().Prototype(method->input_type())});
     }
   }
+  unary_methods_ = std::make_unique<UnaryMethods>(this);
+  if (unary_methods_->empty()) unary_methods_.reset();
 }
+
+MockService::~MockService() = default;
+
+grpc::Service* MockService::unary_methods() { return unary_methods_.get(); }
 
 void MockService::Swap(std::shared_ptr<const InteractionSet> set) {
   std::atomic_store(&set_, std::move(set));
@@ -26,10 +66,11 @@ std::shared_ptr<const InteractionSet> MockService::current() const {
 namespace {
 
 // Answers a call that arrives while the server drains.
-class RefusedCall final : public grpc::ServerGenericBidiReactor {
+template <typename Reactor>
+class RefusedCall final : public Reactor {
  public:
   RefusedCall() {
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the mock is shutting down"));
+    this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the mock is shutting down"));
   }
   void OnDone() override { delete this; }
 };
@@ -47,13 +88,25 @@ void MockService::CallDone() {
   if (--calls_in_flight_ == 0) calls_idle_.notify_all();
 }
 
+bool MockService::StartCall() {
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  if (draining_) return false;
+  ++calls_in_flight_;
+  return true;
+}
+
+grpc::ServerUnaryReactor* MockService::CreateUnaryReactor(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response,
+                                                          const MethodEntry& entry) {
+  if (!StartCall()) return new RefusedCall<grpc::ServerUnaryReactor>();
+  return new UnaryMockCall(context, request, response, current(), entry.method,
+                           entry.request_prototype, observer_, this);
+}
+
 grpc::ServerGenericBidiReactor* MockService::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
-  {
-    std::lock_guard<std::mutex> lock(calls_mu_);
-    if (draining_) return new RefusedCall();
-    ++calls_in_flight_;
-  }
+  if (!StartCall()) return new RefusedCall<grpc::ServerGenericBidiReactor>();
   auto it = methods_.find(context->method());
   if (it == methods_.end()) {
     return new MockCall(context, current(), nullptr, nullptr, observer_, this);

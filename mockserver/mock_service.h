@@ -1,6 +1,7 @@
 // MockService: the generic gRPC service that answers every method of the schema from an
 // InteractionSet. Methods that no registered service claims (admin, health and reflection are
-// registered) arrive here; one MockCall reactor serves each call.
+// registered) arrive here; one MockCall reactor serves each call. The schema's unary methods are
+// also registered (unary_methods()), and one UnaryMockCall serves each of their calls.
 #ifndef UNDERSTUDY_MOCKSERVER_MOCK_SERVICE_H_
 #define UNDERSTUDY_MOCKSERVER_MOCK_SERVICE_H_
 
@@ -12,6 +13,7 @@
 #include <unordered_map>
 
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/impl/service_type.h>
 
 #include "mockserver/mock_call.h"
 #include "src/interaction_set.h"
@@ -22,6 +24,7 @@ class MockService final : public grpc::CallbackGenericService {
  public:
   // `observer` may be null; it must outlive the service.
   MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer);
+  ~MockService() override;
 
   // Replaces the interactions. Calls already running keep the set they started with; calls that
   // start afterwards see the new one: never a mix. The schema must be the same.
@@ -30,6 +33,11 @@ class MockService final : public grpc::CallbackGenericService {
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override;
+
+  // The schema's unary methods as a registered service, so that their calls take gRPC's unary
+  // path (UnaryMockCall); register it beside this one. Null when the schema has none. Methods
+  // of grpc.* services stay generic: the server registers health and reflection itself.
+  grpc::Service* unary_methods();
 
   // Graceful shutdown, first half: calls that start from now on are refused with UNAVAILABLE;
   // returns once the calls in flight have finished or `deadline` has passed (false then).
@@ -47,6 +55,13 @@ class MockService final : public grpc::CallbackGenericService {
   };
   std::unordered_map<std::string, MethodEntry> methods_;
   CallObserver* observer_;
+  class UnaryMethods;
+  std::unique_ptr<UnaryMethods> unary_methods_;
+  grpc::ServerUnaryReactor* CreateUnaryReactor(grpc::CallbackServerContext* context,
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response,
+                                               const MethodEntry& entry);
+  bool StartCall();  // false while draining
 
   std::mutex calls_mu_;
   std::condition_variable calls_idle_;
