@@ -86,7 +86,7 @@ std::unique_ptr<pb::Message> Example(const understudy::Schema& schema, const jso
 Messages Requests(const understudy::Schema& schema, const understudy::Interaction& i) {
   const pb::Descriptor* type = i.method->input_type();
   std::vector<json> specs;
-  const json& source = *i.source;
+  const json source = i.Source();
   const json request = source.contains("request") ? source.at("request") : json::object();
   if (i.kind == understudy::RpcKind::kBidiStreaming) {
     for (const auto& step : source.value("conversation", json::array())) {
@@ -161,8 +161,8 @@ int main(int argc, char** argv) {
   for (const auto& i : set->interactions()) {
     std::string stem = fs::path(i->file).stem().string();
     std::string base = stem + "-" + Slug(i->name);
-    files[stem]["interactions"].push_back(*i->source);
-    out.Write("interaction_loader", base, json{{"interactions", {*i->source}}}.dump());
+    files[stem]["interactions"].push_back(i->Source());
+    out.Write("interaction_loader", base, json{{"interactions", {i->Source()}}}.dump());
 
     Messages requests = Requests(*schema, *i);
     struct Seed {
@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
 
     understudy::fuzz::CallInput input;
     input.method = method;
-    const json request = i->source->contains("request") ? i->source->at("request") : json::object();
+    const json source = i->Source();
+    const json request = source.contains("request") ? source.at("request") : json::object();
     const json metadata_spec = request.value("metadata", json::object());
     for (const auto& [key, spec] : metadata_spec.items()) {
       int index = 0;

@@ -30,7 +30,7 @@ constexpr int kMaxGenerationFailures = 1000;
 
 // The client messages of an interaction, as JSON texts, in sending order.
 std::vector<std::string> SeedMessages(const Interaction& interaction) {
-  const json& source = *interaction.source;
+  const json source = interaction.Source();
   const json request = source.value("request", json::object());
   std::vector<json> specs;
   switch (interaction.kind) {

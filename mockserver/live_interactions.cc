@@ -23,7 +23,9 @@ std::vector<LiveInteractions::Entry> LiveInteractions::EntriesOf(const Interacti
                                                                  bool added) {
   std::vector<Entry> out;
   out.reserve(set.interactions().size());
-  for (const auto& i : set.interactions()) out.push_back({i->file, i->pointer, i->source, added});
+  for (const auto& i : set.interactions()) {
+    out.push_back({i->file, i->pointer, i->name, i->source_text, added});
+  }
   return out;
 }
 
@@ -35,7 +37,7 @@ absl::Status LiveInteractions::Add(absl::string_view json) {
   if (parsed.is_discarded()) return diagnostics.ToStatus();
   std::vector<std::unique_ptr<Interaction>> compiled;
   if (parsed.is_object() && parsed.contains("interactions")) {
-    compiled = CompileFile(std::move(parsed), label, *schema_, &diagnostics);
+    compiled = CompileFile(parsed, label, *schema_, &diagnostics);
   } else {
     // One interaction: its pointers are relative to the object itself ("/method").
     auto one = CompileInteraction(parsed, label, "", *schema_, &diagnostics);
@@ -43,7 +45,9 @@ absl::Status LiveInteractions::Add(absl::string_view json) {
   }
   if (!diagnostics.empty()) return diagnostics.ToStatus();
   std::vector<Entry> entries = entries_;
-  for (const auto& i : compiled) entries.push_back({i->file, i->pointer, i->source, true});
+  for (const auto& i : compiled) {
+    entries.push_back({i->file, i->pointer, i->name, i->source_text, true});
+  }
   absl::Status published = Publish(std::move(entries), /*carry=*/true);
   if (published.ok()) ++added_count_;
   return published;
@@ -63,11 +67,7 @@ absl::Status LiveInteractions::Remove(const std::string& name) {
   std::vector<Entry> entries;
   entries.reserve(entries_.size());
   for (const auto& entry : entries_) {
-    const nlohmann::json* spec_name =
-        entry.spec->contains("name") ? &entry.spec->at("name") : nullptr;
-    if (spec_name != nullptr && spec_name->is_string() && spec_name->get<std::string>() == name) {
-      continue;
-    }
+    if (entry.name == name) continue;
     entries.push_back(entry);
   }
   if (entries.size() == entries_.size()) {
@@ -125,7 +125,7 @@ absl::Status LiveInteractions::Publish(std::vector<Entry> entries, bool carry) {
   std::vector<std::unique_ptr<Interaction>> compiled;
   compiled.reserve(entries.size());
   for (const auto& entry : entries) {
-    auto i = CompileInteraction(entry.spec, entry.file, entry.pointer, *schema_, &diagnostics);
+    auto i = CompileInteraction(entry.text, entry.file, entry.pointer, *schema_, &diagnostics);
     if (i != nullptr) compiled.push_back(std::move(i));
   }
   if (!diagnostics.empty()) return diagnostics.ToStatus();
@@ -146,7 +146,8 @@ absl::Status LiveInteractions::Publish(std::vector<Entry> entries, bool carry) {
   for (const auto& i : set->interactions()) {
     auto it = previous.find({i->file, i->name});
     if (it != previous.end() &&
-        (it->second->source == i->source || *it->second->source == *i->source)) {
+        (it->second->source_text == i->source_text ||
+         *it->second->source_text == *i->source_text)) {
       i->served.store(it->second->served.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
     }

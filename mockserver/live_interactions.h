@@ -66,7 +66,8 @@ class LiveInteractions {
   struct Entry {
     std::string file;
     std::string pointer;
-    std::shared_ptr<const nlohmann::json> spec;  // shared with the compiled interactions
+    std::string name;
+    std::shared_ptr<const std::string> text;  // shared with the compiled interactions
     bool added;
   };
   static std::vector<Entry> EntriesOf(const InteractionSet& set, bool added);

@@ -72,8 +72,12 @@ struct Interaction {
   ResponseStatus status;
   int64_t delay_ms = 0;
 
-  // The interaction as written; shared by every recompilation of it (a mock's live set).
-  std::shared_ptr<const nlohmann::json> source;
+  // The interaction as written, as compact JSON text: a parsed copy kept for each of a large set
+  // would take more memory than everything compiled from it. Shared by every recompilation of
+  // the interaction (a mock's live set).
+  std::shared_ptr<const std::string> source_text;
+  // The interaction as written, parsed.
+  nlohmann::json Source() const { return nlohmann::json::parse(*source_text); }
 
   // How many calls it has answered; with `times`, it stops matching at that count.
   mutable std::atomic<int64_t> served{0};

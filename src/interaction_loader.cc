@@ -29,9 +29,9 @@ class Loader {
       : schema_(schema), file_(std::move(file)), diagnostics_(diagnostics),
         before_(diagnostics->size()) {}
 
-  // `shared` (optional) is `spec`, already shared: kept as the source instead of a copy.
+  // `text` (optional) is `spec` as text already: kept as the source instead of a new one.
   std::unique_ptr<Interaction> Compile(const json& spec, const std::string& pointer,
-                                       std::shared_ptr<const json> shared = nullptr);
+                                       std::shared_ptr<const std::string> text = nullptr);
 
  private:
   bool ok() const { return diagnostics_->size() == before_; }
@@ -106,7 +106,7 @@ bool Loader::ReadString(const json& spec, const char* key, const std::string& po
 }
 
 std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string& pointer,
-                                             std::shared_ptr<const json> shared) {
+                                             std::shared_ptr<const std::string> text) {
   if (!spec.is_object()) {
     Error(pointer, absl::StrCat("expected an interaction object, got ", spec.type_name()));
     return nullptr;
@@ -114,7 +114,8 @@ std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string
   auto out = std::make_unique<Interaction>();
   out->file = file_;
   out->pointer = pointer;
-  out->source = shared != nullptr ? std::move(shared) : std::make_shared<const json>(spec);
+  out->source_text =
+      text != nullptr ? std::move(text) : std::make_shared<const std::string>(spec.dump());
   CheckKeys(spec,
             {"name", "description", "method", "request", "response", "conversation", "priority",
              "times", "scenario", "whenState", "setState", "given"},
@@ -447,12 +448,6 @@ json ParseJsonText(const std::string& text, const std::string& file, Diagnostics
 std::vector<std::unique_ptr<Interaction>> CompileFile(const json& file_json, const std::string& file,
                                                       const Schema& schema,
                                                       Diagnostics* diagnostics) {
-  return CompileFile(json(file_json), file, schema, diagnostics);
-}
-
-std::vector<std::unique_ptr<Interaction>> CompileFile(json&& file_json, const std::string& file,
-                                                      const Schema& schema,
-                                                      Diagnostics* diagnostics) {
   std::vector<std::unique_ptr<Interaction>> out;
   if (!file_json.is_object() || !file_json.contains("interactions")) {
     diagnostics->Add(file, "", "expected an object {\"interactions\": [...]}");
@@ -466,7 +461,7 @@ std::vector<std::unique_ptr<Interaction>> CompileFile(json&& file_json, const st
                                     hint.empty() ? "" : " (did you mean \"interactions\"?)"));
     }
   }
-  json& list = file_json["interactions"];
+  const json& list = file_json["interactions"];
   if (!list.is_array()) {
     diagnostics->Add(file, "/interactions", "expected an array of interactions");
     return out;
@@ -483,9 +478,8 @@ std::vector<std::unique_ptr<Interaction>> CompileFile(json&& file_json, const st
   std::vector<size_t> ends(n);  // diagnostics of interaction i end at ends[i] in its part
   auto compile = [&](size_t w) {
     for (size_t i = w * chunk; i < std::min(n, (w + 1) * chunk); ++i) {
-      // Each interaction's JSON moves out of the file's into its own source, uncopied.
-      compiled[i] = CompileInteraction(std::make_shared<const json>(std::move(list[i])), file,
-                                       JoinPointer("/interactions", i), schema, &parts[w]);
+      compiled[i] = CompileInteraction(list[i], file, JoinPointer("/interactions", i), schema,
+                                       &parts[w]);
       ends[i] = parts[w].size();
     }
   };
@@ -521,11 +515,11 @@ std::unique_ptr<Interaction> CompileInteraction(const json& spec, const std::str
   return Loader(schema, file, diagnostics).Compile(spec, pointer);
 }
 
-std::unique_ptr<Interaction> CompileInteraction(std::shared_ptr<const json> spec,
+std::unique_ptr<Interaction> CompileInteraction(std::shared_ptr<const std::string> source_text,
                                                 const std::string& file, const std::string& pointer,
                                                 const Schema& schema, Diagnostics* diagnostics) {
-  const json& ref = *spec;
-  return Loader(schema, file, diagnostics).Compile(ref, pointer, std::move(spec));
+  json spec = json::parse(*source_text);
+  return Loader(schema, file, diagnostics).Compile(spec, pointer, std::move(source_text));
 }
 
 }  // namespace understudy

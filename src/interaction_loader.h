@@ -28,18 +28,13 @@ std::vector<std::unique_ptr<Interaction>> CompileFile(const nlohmann::json& file
                                                       const std::string& file,
                                                       const Schema& schema,
                                                       Diagnostics* diagnostics);
-// The same, moving each interaction's JSON out of `file_json` instead of copying it.
-std::vector<std::unique_ptr<Interaction>> CompileFile(nlohmann::json&& file_json,
-                                                      const std::string& file,
-                                                      const Schema& schema,
-                                                      Diagnostics* diagnostics);
 
 // Compiles one interaction (e.g. one added at run time); `pointer` locates it in errors.
 std::unique_ptr<Interaction> CompileInteraction(const nlohmann::json& spec, const std::string& file,
                                                 const std::string& pointer, const Schema& schema,
                                                 Diagnostics* diagnostics);
-// The same, keeping `spec` itself as the interaction's source instead of a copy.
-std::unique_ptr<Interaction> CompileInteraction(std::shared_ptr<const nlohmann::json> spec,
+// The same from an interaction's source text (Interaction::source_text), which it then shares.
+std::unique_ptr<Interaction> CompileInteraction(std::shared_ptr<const std::string> source_text,
                                                 const std::string& file, const std::string& pointer,
                                                 const Schema& schema, Diagnostics* diagnostics);
 

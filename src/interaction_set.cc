@@ -138,7 +138,7 @@ absl::StatusOr<std::shared_ptr<InteractionSet>> InteractionSet::LoadSources(
   for (const auto& source : sources) {
     nlohmann::json parsed = ParseJsonText(source.text, source.name, &diagnostics);
     if (parsed.is_discarded()) continue;
-    for (auto& interaction : CompileFile(std::move(parsed), source.name, *schema, &diagnostics)) {
+    for (auto& interaction : CompileFile(parsed, source.name, *schema, &diagnostics)) {
       interaction->load_order = set->interactions_.size();
       set->interactions_.push_back(std::move(interaction));
     }

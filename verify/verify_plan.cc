@@ -262,7 +262,7 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   plan->interaction_ = &interaction;
   plan->schema_ = &schema;
   plan->expected_ = std::make_unique<Expectations>();
-  const json& source = *interaction.source;
+  const json source = interaction.Source();
   const json request_spec = source.value("request", json::object());
   const pb::Descriptor* input = interaction.method->input_type();
   const pb::Descriptor* output = interaction.method->output_type();
