@@ -41,8 +41,8 @@ int Get(user::UserService::Stub* stub, const std::string& id, const std::string&
     return 1;
   }
   if (response.user().name() != name) {
-    std::fprintf(stderr, "GetUser %s: expected name \"%s\", got \"%s\"\n", id.c_str(),
-                 name.c_str(), response.user().name().c_str());
+    std::fprintf(stderr, "GetUser %s: expected name \"%s\", got \"%s\"\n", id.c_str(), name.c_str(),
+                 response.user().name().c_str());
     return 1;
   }
   std::printf("GetUser %s: %s\n", id.c_str(), response.user().name().c_str());
@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
   if (flags.count("target") == 0) return Usage(argv[0]);
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(-1);
-  auto stub = user::UserService::NewStub(grpc::CreateCustomChannel(
-      flags["target"], grpc::InsecureChannelCredentials(), arguments));
+  auto stub = user::UserService::NewStub(
+      grpc::CreateCustomChannel(flags["target"], grpc::InsecureChannelCredentials(), arguments));
   if (command == "get" && flags.count("user-id") && flags.count("expect-name")) {
     return Get(stub.get(), flags["user-id"], flags["expect-name"]);
   }

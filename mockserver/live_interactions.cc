@@ -145,9 +145,8 @@ absl::Status LiveInteractions::Publish(std::vector<Entry> entries, bool carry) {
     previous.emplace(std::make_pair(i->file, i->name), i.get());
   for (const auto& i : set->interactions()) {
     auto it = previous.find({i->file, i->name});
-    if (it != previous.end() &&
-        (it->second->source_text == i->source_text ||
-         *it->second->source_text == *i->source_text)) {
+    if (it != previous.end() && (it->second->source_text == i->source_text ||
+                                 *it->second->source_text == *i->source_text)) {
       i->served.store(it->second->served.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
     }

@@ -26,6 +26,16 @@ MetadataView ViewOf(const std::multimap<grpc::string_ref, grpc::string_ref>& cli
   return out;
 }
 
+// What matchers and templates see of a call: its metadata, the last message and all of them.
+Request RequestOf(const MetadataView& metadata,
+                  const std::vector<std::unique_ptr<pb::Message>>& requests) {
+  Request request;
+  request.metadata = &metadata;
+  request.body = requests.empty() ? nullptr : requests.back().get();
+  request.stream = &requests;
+  return request;
+}
+
 // Request message `index` of a call to `method`; null, with the INVALID_ARGUMENT status to end
 // the call with in `error`, when the bytes are not one.
 std::unique_ptr<pb::Message> DecodeMessage(grpc::ByteBuffer* in, const pb::Message& prototype,
@@ -121,13 +131,7 @@ void MockCall::Start() {
   StartRead(&in_);
 }
 
-Request MockCall::CurrentRequest() const {
-  Request request;
-  request.metadata = &metadata_;
-  request.body = requests_.empty() ? nullptr : requests_.back().get();
-  request.stream = &requests_;
-  return request;
-}
+Request MockCall::CurrentRequest() const { return RequestOf(metadata_, requests_); }
 
 bool MockCall::Decode(const pb::Message** out) {
   grpc::Status error;
@@ -420,7 +424,8 @@ UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::B
   }
   AddHeaders(context_, *chosen_, CurrentRequest());
   // The interaction's delay, then its one message's (the same wait as the generic path's).
-  int64_t delay = chosen_->delay_ms + (chosen_->messages.empty() ? 0 : chosen_->messages[0].delay_ms);
+  int64_t delay =
+      chosen_->delay_ms + (chosen_->messages.empty() ? 0 : chosen_->messages[0].delay_ms);
   if (delay <= 0) {
     Respond();
     return;
@@ -434,13 +439,7 @@ UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::B
   });
 }
 
-Request UnaryMockCall::CurrentRequest() const {
-  Request request;
-  request.metadata = &metadata_;
-  request.body = requests_.empty() ? nullptr : requests_.back().get();
-  request.stream = &requests_;
-  return request;
-}
+Request UnaryMockCall::CurrentRequest() const { return RequestOf(metadata_, requests_); }
 
 void UnaryMockCall::Respond() {
   Request request = CurrentRequest();

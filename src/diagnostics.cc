@@ -24,7 +24,8 @@ absl::Status Diagnostics::ToStatus() const {
 
 std::string JoinPointer(absl::string_view pointer, absl::string_view token) {
   // Every field of every interaction gets a pointer: escape only the rare token that needs it.
-  if (token.find_first_of("~/") == absl::string_view::npos) return absl::StrCat(pointer, "/", token);
+  if (token.find_first_of("~/") == absl::string_view::npos)
+    return absl::StrCat(pointer, "/", token);
   return absl::StrCat(pointer, "/", absl::StrReplaceAll(token, {{"~", "~0"}, {"/", "~1"}}));
 }
 

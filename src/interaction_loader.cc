@@ -293,9 +293,9 @@ std::optional<ServerMessage> Loader::CompileServerMessage(const json& spec, cons
   }
   std::string at = JoinPointer(pointer, body_key);
   json examples;
-  auto message = ResponseMessage::Compile(ExampleBody(spec[body_key], at, &examples),
-                                          interaction.method->output_type(), Context(interaction),
-                                          at);
+  auto message =
+      ResponseMessage::Compile(ExampleBody(spec[body_key], at, &examples),
+                               interaction.method->output_type(), Context(interaction), at);
   if (!message) return std::nullopt;
   out.message = std::move(*message);
   return out;
@@ -478,8 +478,8 @@ std::vector<std::unique_ptr<Interaction>> CompileFile(const json& file_json, con
   std::vector<size_t> ends(n);  // diagnostics of interaction i end at ends[i] in its part
   auto compile = [&](size_t w) {
     for (size_t i = w * chunk; i < std::min(n, (w + 1) * chunk); ++i) {
-      compiled[i] = CompileInteraction(list[i], file, JoinPointer("/interactions", i), schema,
-                                       &parts[w]);
+      compiled[i] =
+          CompileInteraction(list[i], file, JoinPointer("/interactions", i), schema, &parts[w]);
       ends[i] = parts[w].size();
     }
   };
@@ -500,8 +500,8 @@ std::vector<std::unique_ptr<Interaction>> CompileFile(const json& file_json, con
     auto [it, inserted] = names.emplace(interaction->name, i);
     if (!inserted) {
       diagnostics->Add(file, JoinPointer(JoinPointer("/interactions", i), "name"),
-                       absl::StrCat("duplicate name \"", interaction->name,
-                                    "\": /interactions/", it->second, " has it already"));
+                       absl::StrCat("duplicate name \"", interaction->name, "\": /interactions/",
+                                    it->second, " has it already"));
       continue;
     }
     out.push_back(std::move(interaction));

@@ -194,8 +194,8 @@ TEST(InteractionSet, LargeFilesCompileInParallelInFileOrder) {
   std::vector<std::string> interactions;
   for (int i = 0; i < 300; ++i) interactions.push_back(GetUser(absl::StrCat("u", i), "{}"));
   auto set = InteractionSet::LoadSources(
-      UserSchema(),
-      {{"big.json", absl::StrCat(R"({"interactions": [)", absl::StrJoin(interactions, ","), "]}")}});
+      UserSchema(), {{"big.json", absl::StrCat(R"({"interactions": [)",
+                                               absl::StrJoin(interactions, ","), "]}")}});
   ASSERT_TRUE(set.ok()) << set.status();
   ASSERT_EQ((*set)->interactions().size(), 300u);
   for (size_t i = 0; i < 300; ++i) {
@@ -208,8 +208,8 @@ TEST(InteractionSet, LargeFilesCompileInParallelInFileOrder) {
   interactions[152] = GetUser("u11", "{}");
   interactions[299] = R"({"name": "last", "method": "user.UserService/GetUsr"})";
   auto bad = InteractionSet::LoadSources(
-      UserSchema(),
-      {{"big.json", absl::StrCat(R"({"interactions": [)", absl::StrJoin(interactions, ","), "]}")}});
+      UserSchema(), {{"big.json", absl::StrCat(R"({"interactions": [)",
+                                               absl::StrJoin(interactions, ","), "]}")}});
   ASSERT_FALSE(bad.ok());
   std::vector<std::string> lines = absl::StrSplit(bad.status().message(), '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 4u) << bad.status();

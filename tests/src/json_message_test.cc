@@ -66,7 +66,8 @@ class JsonToMessageTest : public ::testing::Test {
     auto ours = schema_->NewMessage(type);
     auto theirs = schema_->NewMessage(type);
     JsonMessageResult result = JsonToMessage(json::parse(text), ours.get());
-    pb::util::Status expected = pb::util::JsonStringToMessage(json::parse(text).dump(), theirs.get());
+    pb::util::Status expected =
+        pb::util::JsonStringToMessage(json::parse(text).dump(), theirs.get());
     EXPECT_EQ(result.status.ok(), expected.ok()) << text << ": " << result.status;
     if (expected.ok()) {
       EXPECT_TRUE(pb::util::MessageDifferencer::Equals(*ours, *theirs))
@@ -111,19 +112,44 @@ TEST_F(JsonToMessageTest, LeavesEverythingElseToProtobuf) {
   const char* cases[] = {
       // Forms of the mapping set only by protobuf: base64, 64-bit integers as strings,
       // well-known types, enum numbers, null.
-      R"({"b": "AAE="})", R"({"i64": "123"})", R"({"u64": "18446744073709551615"})",
-      R"({"at": "2024-01-01T00:00:00Z"})", R"({"wrapped": 5})", R"({"st": {"a": [1, "x"]}})",
-      R"({"color": 1})", R"({"s": null})", R"({"inners": [null]})", R"({"byName": {"k": null}})",
+      R"({"b": "AAE="})",
+      R"({"i64": "123"})",
+      R"({"u64": "18446744073709551615"})",
+      R"({"at": "2024-01-01T00:00:00Z"})",
+      R"({"wrapped": 5})",
+      R"({"st": {"a": [1, "x"]}})",
+      R"({"color": 1})",
+      R"({"s": null})",
+      R"({"inners": [null]})",
+      R"({"byName": {"k": null}})",
       // Conversions protobuf judges: rounding, precision, keys it parses.
-      R"({"fl": 0.1})", R"({"fl": 1e39})", R"({"db": 9007199254740993})", R"({"i32": 1.0})",
-      R"({"i32": 1e3})", R"({"byBool": {"true": "x"}})", R"({"byI32": {"01": "x"}})",
-      R"({"byI32": {"-0": "x"}})", R"({"byU32": {"-1": true}})", R"({"byI64": {"+5": 1}})",
+      R"({"fl": 0.1})",
+      R"({"fl": 1e39})",
+      R"({"db": 9007199254740993})",
+      R"({"i32": 1.0})",
+      R"({"i32": 1e3})",
+      R"({"byBool": {"true": "x"}})",
+      R"({"byI32": {"01": "x"}})",
+      R"({"byI32": {"-0": "x"}})",
+      R"({"byU32": {"-1": true}})",
+      R"({"byI64": {"+5": 1}})",
       // Errors, with protobuf's message.
-      R"({"nope": 1})", R"({"color": "BLUE"})", R"({"i32": 2147483648})", R"({"u32": -1})",
-      R"({"u64": -1})", R"({"s": 5})", R"({"flag": "true"})", R"({"inner": []})",
-      R"({"inner": "x"})", R"({"inners": {"s": "a"}})", R"({"byI32": {"x": "y"}})",
-      R"({"byI32": {"2147483648": "y"}})", R"({"pickS": "x", "pickInner": {}})",
-      R"({"customName": "a", "json_named": "b"})", R"({"inner": {"nope": true}})", R"([])",
+      R"({"nope": 1})",
+      R"({"color": "BLUE"})",
+      R"({"i32": 2147483648})",
+      R"({"u32": -1})",
+      R"({"u64": -1})",
+      R"({"s": 5})",
+      R"({"flag": "true"})",
+      R"({"inner": []})",
+      R"({"inner": "x"})",
+      R"({"inners": {"s": "a"}})",
+      R"({"byI32": {"x": "y"}})",
+      R"({"byI32": {"2147483648": "y"}})",
+      R"({"pickS": "x", "pickInner": {}})",
+      R"({"customName": "a", "json_named": "b"})",
+      R"({"inner": {"nope": true}})",
+      R"([])",
       R"("text")",
       // Leniency: a lone value for a repeated field (FindLenientJson reports it).
       R"({"ss": "lone"})",
