@@ -389,12 +389,14 @@ void MockCall::OnDone() {
 }
 
 UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-                             grpc::ByteBuffer* response, std::shared_ptr<const InteractionSet> set,
+                             grpc::ByteBuffer* response, const std::string& path,
+                             std::shared_ptr<const InteractionSet> set,
                              const pb::MethodDescriptor* method,
                              const pb::Message* request_prototype, CallObserver* observer,
                              MockService* service)
     : context_(context),
       response_(response),
+      path_(&path),
       set_(std::move(set)),
       method_(method),
       observer_(observer),
@@ -462,7 +464,7 @@ void UnaryMockCall::FinishWith(const grpc::Status& status) {
     finished_ = true;
   }
   if (observer_ != nullptr) {
-    CallObserver::Record record{absl::StrCat("/", MethodName(method_)),
+    CallObserver::Record record{*path_,
                                 &metadata_,
                                 &requests_,
                                 &received_,

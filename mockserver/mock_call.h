@@ -129,9 +129,10 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
 class UnaryMockCall final : public grpc::ServerUnaryReactor {
  public:
   // `request` is the call's one message (invalid when the client sent none); the answer goes
-  // to `response`.
+  // to `response`. `path` ("/pkg.Service/Method") outlives the call.
   UnaryMockCall(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-                grpc::ByteBuffer* response, std::shared_ptr<const InteractionSet> set,
+                grpc::ByteBuffer* response, const std::string& path,
+                std::shared_ptr<const InteractionSet> set,
                 const google::protobuf::MethodDescriptor* method,
                 const google::protobuf::Message* request_prototype, CallObserver* observer,
                 MockService* service);
@@ -146,6 +147,7 @@ class UnaryMockCall final : public grpc::ServerUnaryReactor {
 
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_;
+  const std::string* const path_;
   const std::shared_ptr<const InteractionSet> set_;
   const google::protobuf::MethodDescriptor* const method_;
   CallObserver* const observer_;

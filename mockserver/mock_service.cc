@@ -23,12 +23,13 @@ class MockService::UnaryMethods final : public grpc::Service {
       AddMethod(new grpc::internal::RpcServiceMethod(
           paths_.back().c_str(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
       const MethodEntry* method = &entry;
+      const std::string* name = &paths_.back();
       MarkMethodRawCallback(
           static_cast<int>(paths_.size() - 1),
           new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
-              [mock, method](grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-                             grpc::ByteBuffer* response) {
-                return mock->CreateUnaryReactor(context, request, response, *method);
+              [mock, method, name](grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+                return mock->CreateUnaryReactor(context, request, response, *name, *method);
               }));
     }
   }
@@ -98,9 +99,10 @@ bool MockService::StartCall() {
 grpc::ServerUnaryReactor* MockService::CreateUnaryReactor(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response,
+                                                          const std::string& path,
                                                           const MethodEntry& entry) {
   if (!StartCall()) return new RefusedCall<grpc::ServerUnaryReactor>();
-  return new UnaryMockCall(context, request, response, current(), entry.method,
+  return new UnaryMockCall(context, request, response, path, current(), entry.method,
                            entry.request_prototype, observer_, this);
 }
 

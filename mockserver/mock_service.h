@@ -60,7 +60,7 @@ class MockService final : public grpc::CallbackGenericService {
   grpc::ServerUnaryReactor* CreateUnaryReactor(grpc::CallbackServerContext* context,
                                                const grpc::ByteBuffer* request,
                                                grpc::ByteBuffer* response,
-                                               const MethodEntry& entry);
+                                               const std::string& path, const MethodEntry& entry);
   bool StartCall();  // false while draining
 
   std::mutex calls_mu_;
