@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include <google/protobuf/util/json_util.h>
-#include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <nlohmann/json.hpp>
@@ -78,11 +77,13 @@ absl::Status CallMethod(const Schema& schema, const CallOptions& options, std::o
                                                    "request message, got ", requests->size()));
   }
 
-  auto channel = grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
+  auto channel = MakeChannel(options.target, options.tls);
+  if (!channel.ok()) return channel.status();
+  grpc::GenericStub stub(*channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000)));
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000)));
   for (const auto& [key, value] : options.headers) context.AddMetadata(key, value);
   grpc::CompletionQueue cq;
   auto call = stub.PrepareCall(&context, absl::StrCat("/", MethodName(method)), &cq);

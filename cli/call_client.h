@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "mockserver/tls.h"
 #include "src/schema.h"
 
 namespace understudy {
@@ -21,6 +22,7 @@ struct CallOptions {
   double timeout_seconds = 30;
   bool compact = false;             // one line per message instead of indented JSON
   bool verbose = false;             // print response headers and trailers to `err`
+  ClientTls tls;
 };
 
 // The payload under which CallMethod keeps grpc-status-details-bin.

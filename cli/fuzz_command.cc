@@ -160,7 +160,7 @@ int RunFuzz(const FuzzCommand& command) {
                                   out_error ? absl::StrCat(": ", out_error.message()) : ""));
   }
   auto connected = ConnectToServer(
-      command.target, std::chrono::system_clock::now() + kConnectTimeout,
+      command.target, command.tls, std::chrono::system_clock::now() + kConnectTimeout,
       std::max<std::chrono::milliseconds>(options.deadline, kConnectTimeout), &*schema);
   if (!connected.ok()) return CannotRun(std::string(connected.status().message()));
   std::shared_ptr<grpc::Channel> channel = std::move(*connected);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mockserver/tls.h"
 #include "src/schema.h"
 
 namespace understudy {
@@ -27,6 +28,7 @@ struct FuzzCommand {
   std::string bug_status = "UNKNOWN,DEADLINE_EXCEEDED,INTERNAL";
   int64_t seed = -1;  // negative: drawn at random (and printed)
   int jobs = 1;
+  ClientTls tls;
 };
 
 // The process exit code: 0 nothing found, 1 findings, 2 could not run.

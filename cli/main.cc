@@ -18,6 +18,7 @@
 #include "cli/verify_command.h"
 #include "mockserver/file_watcher.h"
 #include "mockserver/mock_server.h"
+#include "mockserver/tls.h"
 #include "src/check.h"
 #include "src/interaction_set.h"
 #include "src/response.h"
@@ -40,6 +41,23 @@ void AddSchemaFlags(CLI::App* command, SchemaOptions* schema) {
   command->add_option("--descriptor-set", schema->descriptor_sets,
                       "a FileDescriptorSet from protoc -o --include_imports (repeatable)")
       ->allow_extra_args(false);
+}
+
+// --tls, --ca, --cert, --key, --tls-server-name: how `verify`, `fuzz` and `call` connect.
+void AddClientTlsFlags(CLI::App* command, understudy::ClientTls* tls) {
+  command->add_flag("--tls", tls->enabled, "connect with TLS (implied by --ca, --cert, --key)");
+  command->add_option("--ca", tls->ca_file,
+                      "PEM roots that sign the server's certificate (default: the system's)");
+  command->add_option("--cert", tls->cert_file, "PEM client certificate, for mTLS (with --key)");
+  command->add_option("--key", tls->key_file, "PEM private key of --cert");
+  command->add_option("--tls-server-name", tls->server_name,
+                      "the name the server's certificate must carry (default: the target's host)");
+}
+
+// A problem with the TLS files of a client command ("" when none): found before any call.
+std::string ClientTlsProblem(const understudy::ClientTls& tls) {
+  auto credentials = understudy::ChannelCredentials(tls);
+  return credentials.ok() ? "" : std::string(credentials.status().message());
 }
 
 void PrintProblems(const absl::Status& status) {
@@ -66,9 +84,21 @@ void ReloadAndReport(understudy::MockServer* server, const std::vector<std::stri
             << " files\n";
 }
 
-int RunServe(const SchemaOptions& schema_options, const std::string& listen,
-             const std::vector<std::string>& paths, int grace_ms, bool watch, bool admin,
-             const std::string& admin_token) {
+// `serve`'s flags beyond the schema and the paths.
+struct ServeFlags {
+  std::string listen = "127.0.0.1:50051";
+  int grace_ms = 5000;
+  bool watch = false;
+  bool no_admin = false;
+  std::string admin_token;
+  understudy::ServerTls tls;
+  int max_message_size = 4 << 20;
+  int64_t max_stream_messages = 100000;
+  int64_t max_concurrent_calls = 10000;
+};
+
+int RunServe(const SchemaOptions& schema_options, const std::vector<std::string>& paths,
+             const ServeFlags& flags) {
   // Signals are taken by sigwait below, not by whichever thread gRPC happens to run.
   sigset_t signals;
   sigemptyset(&signals);
@@ -79,9 +109,13 @@ int RunServe(const SchemaOptions& schema_options, const std::string& listen,
   understudy::MockServerOptions options;
   options.schema = schema_options;
   options.interaction_paths = paths;
-  options.listen = listen;
-  options.admin = admin;
-  options.admin_token = admin_token;
+  options.listen = flags.listen;
+  options.admin = !flags.no_admin;
+  options.admin_token = flags.admin_token;
+  options.tls = flags.tls;
+  options.max_message_bytes = flags.max_message_size;
+  options.limits.max_stream_messages = flags.max_stream_messages;
+  options.limits.max_concurrent_calls = flags.max_concurrent_calls;
   auto server = understudy::MockServer::Start(options);
   if (!server.ok()) {
     PrintProblems(server.status());
@@ -89,7 +123,7 @@ int RunServe(const SchemaOptions& schema_options, const std::string& listen,
   }
   // Watching starts before `listening on`, so no change made after that line is missed.
   std::unique_ptr<understudy::FileWatcher> watcher;
-  if (watch) {
+  if (flags.watch) {
     auto started = understudy::FileWatcher::Start(
         paths, [server = server->get(), &paths] { ReloadAndReport(server, paths); });
     if (!started.ok()) {
@@ -104,7 +138,7 @@ int RunServe(const SchemaOptions& schema_options, const std::string& listen,
   std::cerr << "received " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << ", finishing calls in flight\n";
   if (watcher != nullptr) watcher->Stop();
-  (*server)->Shutdown(std::chrono::milliseconds(grace_ms));
+  (*server)->Shutdown(std::chrono::milliseconds(flags.grace_ms));
   (*server)->Wait();
   return kExitOk;
 }
@@ -170,23 +204,38 @@ int main(int argc, char** argv) {
 
   CLI::App* serve = app.add_subcommand("serve", "serve interaction files as a mock gRPC server");
   AddSchemaFlags(serve, &schema);
-  std::string listen = "127.0.0.1:50051";
-  int grace_ms = 5000;
-  serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")
+  ServeFlags serve_flags;
+  serve->add_option("--listen", serve_flags.listen,
+                    "HOST:PORT to listen on (loopback by default); port 0 picks a free port")
       ->capture_default_str();
-  serve->add_option("--grace-ms", grace_ms, "on SIGINT/SIGTERM, how long calls in flight may take")
+  serve->add_option("--grace-ms", serve_flags.grace_ms,
+                    "on SIGINT/SIGTERM, how long calls in flight may take")
       ->capture_default_str();
-  bool watch = false;
-  serve->add_flag("--watch", watch,
+  serve->add_flag("--watch", serve_flags.watch,
                   "reload the interactions when files under the paths change; a change with a "
                   "problem is reported and the previous interactions keep serving");
-  bool no_admin = false;
-  serve->add_flag("--no-admin", no_admin,
+  serve->add_flag("--no-admin", serve_flags.no_admin,
                   "do not serve the admin service understudy.admin.v1.MockAdmin");
-  std::string admin_token;
-  serve->add_option("--admin-token", admin_token,
+  serve->add_option("--admin-token", serve_flags.admin_token,
                     "admin calls need metadata `authorization: Bearer TOKEN`")
       ->envname("UNDERSTUDY_ADMIN_TOKEN");
+  serve->add_option("--tls-cert", serve_flags.tls.cert_file,
+                    "serve TLS with this PEM certificate chain (with --tls-key)");
+  serve->add_option("--tls-key", serve_flags.tls.key_file, "PEM private key of --tls-cert");
+  serve->add_option("--tls-client-ca", serve_flags.tls.client_ca_file,
+                    "require client certificates signed by these PEM roots (mTLS)");
+  serve->add_option("--max-message-size", serve_flags.max_message_size,
+                    "largest message in bytes, either way; larger: RESOURCE_EXHAUSTED")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve->add_option("--max-stream-messages", serve_flags.max_stream_messages,
+                    "client messages one call may send; more: RESOURCE_EXHAUSTED (0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--max-concurrent-calls", serve_flags.max_concurrent_calls,
+                    "mocked calls served at once; more: RESOURCE_EXHAUSTED (0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   serve->add_option("paths", paths, "interaction files or directories")->required();
 
   CLI::App* check = app.add_subcommand("check", "validate interaction files against the schema");
@@ -206,6 +255,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   call->add_flag("--compact", call_options.compact, "one line per response message");
   call->add_flag("-v,--verbose", call_options.verbose, "print response headers and trailers");
+  AddClientTlsFlags(call, &call_options.tls);
   call->add_option("target", call_options.target, "HOST:PORT")->required();
   call->add_option("method", call_options.method, "package.Service/Method")->required();
 
@@ -237,6 +287,7 @@ int main(int argc, char** argv) {
   verify->add_option("--color", verify_command.color, "auto, always or never (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  AddClientTlsFlags(verify, &verify_command.tls);
   verify->add_option("paths", verify_command.paths, "interaction files or directories")->required();
 
   CLI::App* fuzz = app.add_subcommand(
@@ -272,6 +323,7 @@ int main(int argc, char** argv) {
   fuzz->add_option("-j,--jobs", fuzz_command.jobs, "calls in flight at a time")
       ->check(CLI::Range(1, understudy::kMaxJobs))
       ->capture_default_str();
+  AddClientTlsFlags(fuzz, &fuzz_command.tls);
   fuzz->add_option("paths", fuzz_command.paths,
                    "interaction files or directories whose requests seed the fuzzer");
 
@@ -282,9 +334,15 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitCannotRun;
   }
   if (*serve) {
-    return RunServe(schema, listen, paths, grace_ms, watch, !no_admin, admin_token);
+    return RunServe(schema, paths, serve_flags);
   }
   if (*check) return RunCheck(schema, paths);
+  const understudy::ClientTls& tls =
+      *verify ? verify_command.tls : *fuzz ? fuzz_command.tls : call_options.tls;
+  if (std::string problem = ClientTlsProblem(tls); !problem.empty()) {
+    std::cerr << problem << "\n";
+    return kExitCannotRun;
+  }
   if (*verify) return understudy::RunVerify(verify_command);
   if (*fuzz) return understudy::RunFuzz(fuzz_command);
   return RunCall(schema, call_options, headers);

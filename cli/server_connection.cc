@@ -1,7 +1,5 @@
 #include "cli/server_connection.h"
 
-#include <grpcpp/create_channel.h>
-
 #include "absl/strings/str_cat.h"
 #include "verify/reflection_client.h"
 
@@ -24,12 +22,19 @@ absl::StatusOr<std::shared_ptr<const Schema>> LoadSchemaUnlessReflect(const Sche
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToServer(
-    const std::string& target, std::chrono::system_clock::time_point connect_by,
-    std::chrono::milliseconds reflection_timeout, std::shared_ptr<const Schema>* schema) {
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    const std::string& target, const ClientTls& tls,
+    std::chrono::system_clock::time_point connect_by, std::chrono::milliseconds reflection_timeout,
+    std::shared_ptr<const Schema>* schema) {
+  auto made = MakeChannel(target, tls);
+  if (!made.ok()) return made.status();
+  std::shared_ptr<grpc::Channel> channel = std::move(*made);
   if (!channel->WaitForConnected(connect_by)) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach ", target, " (is the server running?)"));
+    const bool secure = tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach ", target,
+        secure ? " over TLS (is the server running, with TLS? does --ca sign its certificate, and "
+                 "does the server accept --cert?)"
+               : " (is the server running? without TLS?)"));
   }
   if (*schema == nullptr) {
     auto reflected = SchemaFromReflection(channel, reflection_timeout);

@@ -77,7 +77,7 @@ int RunVerify(const VerifyCommand& command) {
   }
   auto connect_by = std::chrono::system_clock::now() +
                     std::max(options.timeout, std::chrono::milliseconds(provider ? 30000 : 0));
-  auto connected = ConnectToServer(target, connect_by, options.timeout, &*schema);
+  auto connected = ConnectToServer(target, command.tls, connect_by, options.timeout, &*schema);
   if (!connected.ok()) return CannotRun(std::string(connected.status().message()));
   std::shared_ptr<grpc::Channel> channel = std::move(*connected);
   if (command.reflect && !plan(*schema)) return kExitCannotRun;

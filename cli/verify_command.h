@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "mockserver/tls.h"
 #include "src/schema.h"
 
 namespace understudy {
@@ -21,6 +22,7 @@ struct VerifyCommand {
   std::string setup;
   std::string junit, json;
   std::string color = "auto";  // auto, always, never
+  ClientTls tls;
 };
 
 // The process exit code: 0 all passed, 1 some failed, 2 could not run.

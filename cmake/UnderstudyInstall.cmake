@@ -35,6 +35,7 @@ set(UNDERSTUDY_FORWARDED_HEADERS
   mockserver/mock_server.h
   mockserver/journal.h
   mockserver/testing.h
+  mockserver/tls.h
   src/schema.h
   src/interaction_loader.h
   src/interaction_set.h

@@ -134,6 +134,13 @@ void MockCall::Start() {
 Request MockCall::CurrentRequest() const { return RequestOf(metadata_, requests_); }
 
 bool MockCall::Decode(const pb::Message** out) {
+  const int64_t limit = service_ != nullptr ? service_->limits().max_stream_messages : 0;
+  if (limit > 0 && static_cast<int64_t>(requests_.size()) >= limit) {
+    FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("more than ", limit, " messages on one call to ",
+                                         MethodName(method_), " (--max-stream-messages)")));
+    return false;
+  }
   grpc::Status error;
   std::unique_ptr<pb::Message> message =
       DecodeMessage(&in_, *request_prototype_, method_, requests_.size(), &error);

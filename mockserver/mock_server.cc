@@ -25,6 +25,7 @@ struct MockServer::Impl {
   std::unique_ptr<AdminService> admin;  // null when off; refers to the MockServer that owns it
   std::unique_ptr<grpc::Server> server;
   bool in_process = false;
+  ServerTls tls;
   std::once_flag shutdown_once;
 };
 
@@ -57,6 +58,9 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
   std::unique_ptr<MockServer> out(new MockServer());
   out->impl_ = std::make_unique<Impl>();
   Impl& impl = *out->impl_;
+  auto credentials = ServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  impl.tls = options.tls;
   auto schema = LoadSchema(options);
   if (!schema.ok()) return schema.status();
   impl.schema = std::move(*schema);
@@ -73,7 +77,7 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
     impl.journal = std::make_unique<Journal>(impl.schema, options.journal_size, options.observer);
     observer = impl.journal.get();
   }
-  impl.mock = std::make_unique<MockService>(*set, observer);
+  impl.mock = std::make_unique<MockService>(*set, observer, options.limits);
   impl.live = std::make_unique<LiveInteractions>(impl.schema, impl.mock.get(),
                                                  options.interaction_paths,
                                                  std::move(inline_sources), **set);
@@ -82,7 +86,11 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
   int port = 0;
   impl.in_process = options.listen.empty();
   if (!impl.in_process) {
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(options.listen, *credentials, &port);
+  }
+  if (options.max_message_bytes > 0) {
+    builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+    builder.SetMaxSendMessageSize(options.max_message_bytes);
   }
   std::vector<std::string> extra_services = {"grpc.health.v1.Health"};
   if (options.admin) {
@@ -98,7 +106,9 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
   builder.RegisterCallbackGenericService(impl.mock.get());
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || (!impl.in_process && port == 0)) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen,
+        options.tls.enabled() ? " (is --tls-key the key of --tls-cert?)" : ""));
   }
   auto* health = impl.server->GetHealthCheckService();
   if (health != nullptr) {
@@ -117,8 +127,16 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
 MockServer::~MockServer() { Shutdown(); }
 
 std::shared_ptr<grpc::Channel> MockServer::Channel() const {
+  ClientTls client;
+  client.enabled = impl_->tls.enabled();
+  client.ca_file = impl_->tls.cert_file;
+  return Channel(client);
+}
+
+std::shared_ptr<grpc::Channel> MockServer::Channel(const ClientTls& client) const {
   if (impl_->in_process) return impl_->server->InProcessChannel(grpc::ChannelArguments());
-  return grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  auto channel = MakeChannel(address_, client);
+  return channel.ok() ? *channel : nullptr;
 }
 
 const Schema& MockServer::schema() const { return *impl_->schema; }
@@ -174,6 +192,8 @@ std::vector<RecordedCall> MockServer::UnmatchedCalls() const {
 void MockServer::ClearJournal() {
   if (impl_->journal != nullptr) impl_->journal->Clear();
 }
+
+int64_t MockServer::CallsInFlight() const { return impl_->mock->calls_in_flight(); }
 
 void MockServer::Shutdown(std::chrono::milliseconds grace) {
   if (impl_ == nullptr || impl_->server == nullptr) return;

@@ -48,6 +48,8 @@
 #include "absl/strings/string_view.h"
 #include "mockserver/journal.h"
 #include "mockserver/mock_call.h"
+#include "mockserver/mock_service.h"
+#include "mockserver/tls.h"
 #include "src/interaction_set.h"
 #include "src/schema.h"
 
@@ -65,6 +67,13 @@ struct MockServerOptions {
   std::vector<std::string> interaction_paths;  // files and directories
   std::vector<std::string> interaction_json;   // whole files as JSON text ("<inline N>" in errors)
   std::string listen = "127.0.0.1:0";          // port 0 picks a free port; "": in-process only
+  // TLS when `tls.cert_file` is set; mTLS when `tls.client_ca_file` is set too (mockserver/tls.h).
+  ServerTls tls;
+  // Limits; exceeding one ends the call with RESOURCE_EXHAUSTED. A message larger than
+  // `max_message_bytes`, either way, is refused by gRPC; `limits` bound the calls in flight and
+  // the client messages of one call (mockserver/mock_service.h). 0: no bound.
+  int max_message_bytes = 4 << 20;
+  CallLimits limits = {10000, 100000};
   bool reflection = true;
   // Serve understudy.admin.v1.MockAdmin (proto/understudy/admin/v1/admin.proto, see
   // mockserver/admin_service.h) on the same server: live control for clients other than the
@@ -85,8 +94,12 @@ class MockServer {
   const std::string& Address() const { return address_; }
   const std::string& address() const { return address_; }
   int port() const { return port_; }
-  // A new channel to the server: plaintext TCP, or in-process when it does not listen.
+  // A new channel to the server: TCP, or in-process when it does not listen. With TLS it trusts
+  // the server's own certificate file (a self-signed certificate, or a chain up to its root);
+  // give `client` to present a client certificate (mTLS) or to trust another root. Null when a
+  // file of `client` cannot be used (see ChannelCredentials).
   std::shared_ptr<grpc::Channel> Channel() const;
+  std::shared_ptr<grpc::Channel> Channel(const ClientTls& client) const;
   const Schema& schema() const;
 
   // --- Live changes. Each is validated as a file is (same errors, with file label and JSON
@@ -130,6 +143,9 @@ class MockServer {
                                          std::chrono::milliseconds timeout =
                                              std::chrono::seconds(10)) const;
   void ClearJournal();
+
+  // Mocked calls being served now (admin, health and reflection calls are not counted).
+  int64_t CallsInFlight() const;
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(0));

@@ -39,8 +39,9 @@ class MockService::UnaryMethods final : public grpc::Service {
   std::deque<std::string> paths_;
 };
 
-MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer)
-    : set_(std::move(set)), observer_(observer) {
+MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer,
+                         CallLimits limits)
+    : set_(std::move(set)), observer_(observer), limits_(limits) {
   for (const auto* service : set_->schema().services()) {
     for (int i = 0; i < service->method_count(); ++i) {
       const auto* method = service->method(i);
@@ -66,13 +67,11 @@ std::shared_ptr<const InteractionSet> MockService::current() const {
 
 namespace {
 
-// Answers a call that arrives while the server drains.
+// Answers a call that arrives while the server drains, or beyond the calls it may hold.
 template <typename Reactor>
 class RefusedCall final : public Reactor {
  public:
-  RefusedCall() {
-    this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the mock is shutting down"));
-  }
+  explicit RefusedCall(const grpc::Status& status) { this->Finish(status); }
   void OnDone() override { delete this; }
 };
 
@@ -89,9 +88,24 @@ void MockService::CallDone() {
   if (--calls_in_flight_ == 0) calls_idle_.notify_all();
 }
 
-bool MockService::StartCall() {
+int64_t MockService::calls_in_flight() const {
   std::lock_guard<std::mutex> lock(calls_mu_);
-  if (draining_) return false;
+  return calls_in_flight_;
+}
+
+bool MockService::StartCall(grpc::Status* refusal) {
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  if (draining_) {
+    *refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the mock is shutting down");
+    return false;
+  }
+  if (limits_.max_concurrent_calls > 0 && calls_in_flight_ >= limits_.max_concurrent_calls) {
+    *refusal = grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the mock already serves ", calls_in_flight_,
+                     " calls, its limit (--max-concurrent-calls); try again later"));
+    return false;
+  }
   ++calls_in_flight_;
   return true;
 }
@@ -101,14 +115,16 @@ grpc::ServerUnaryReactor* MockService::CreateUnaryReactor(grpc::CallbackServerCo
                                                           grpc::ByteBuffer* response,
                                                           const std::string& path,
                                                           const MethodEntry& entry) {
-  if (!StartCall()) return new RefusedCall<grpc::ServerUnaryReactor>();
+  grpc::Status refusal;
+  if (!StartCall(&refusal)) return new RefusedCall<grpc::ServerUnaryReactor>(refusal);
   return new UnaryMockCall(context, request, response, path, current(), entry.method,
                            entry.request_prototype, observer_, this);
 }
 
 grpc::ServerGenericBidiReactor* MockService::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
-  if (!StartCall()) return new RefusedCall<grpc::ServerGenericBidiReactor>();
+  grpc::Status refusal;
+  if (!StartCall(&refusal)) return new RefusedCall<grpc::ServerGenericBidiReactor>(refusal);
   auto it = methods_.find(context->method());
   if (it == methods_.end()) {
     return new MockCall(context, current(), nullptr, nullptr, observer_, this);

@@ -20,10 +20,18 @@
 
 namespace understudy {
 
+// Bounds on what one client can make the mock hold; 0 is no bound. Exceeding one ends the call
+// with RESOURCE_EXHAUSTED, saying which bound and how to raise it.
+struct CallLimits {
+  int64_t max_concurrent_calls = 0;  // mocked calls in flight at once; the next one is refused
+  int64_t max_stream_messages = 0;   // client messages on one call
+};
+
 class MockService final : public grpc::CallbackGenericService {
  public:
   // `observer` may be null; it must outlive the service.
-  MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer);
+  MockService(std::shared_ptr<const InteractionSet> set, CallObserver* observer,
+              CallLimits limits = CallLimits());
   ~MockService() override;
 
   // Replaces the interactions. Calls already running keep the set they started with; calls that
@@ -46,6 +54,9 @@ class MockService final : public grpc::CallbackGenericService {
 
   // Called by each call as it ends.
   void CallDone();
+  // Mocked calls started and not yet done (refused ones never count).
+  int64_t calls_in_flight() const;
+  const CallLimits& limits() const { return limits_; }
 
  private:
   std::shared_ptr<const InteractionSet> set_;  // accessed with std::atomic_load/store
@@ -55,15 +66,17 @@ class MockService final : public grpc::CallbackGenericService {
   };
   std::unordered_map<std::string, MethodEntry> methods_;
   CallObserver* observer_;
+  const CallLimits limits_;
   class UnaryMethods;
   std::unique_ptr<UnaryMethods> unary_methods_;
   grpc::ServerUnaryReactor* CreateUnaryReactor(grpc::CallbackServerContext* context,
                                                const grpc::ByteBuffer* request,
                                                grpc::ByteBuffer* response,
                                                const std::string& path, const MethodEntry& entry);
-  bool StartCall();  // false while draining
+  // Counts a call in; else the status it is refused with (draining, or too many in flight).
+  bool StartCall(grpc::Status* refusal);
 
-  std::mutex calls_mu_;
+  mutable std::mutex calls_mu_;
   std::condition_variable calls_idle_;
   int64_t calls_in_flight_ = 0;  // guarded by calls_mu_
   bool draining_ = false;        // guarded by calls_mu_
