@@ -183,6 +183,27 @@ TEST(ServeFlags, LimitFlagsBoundTheServedCalls) {
   EXPECT_EQ((*serve)->Stop(), 0);
 }
 
+TEST(ServeFlags, SigtermEndsCallsThatOutlastTheGracePeriodAndExitsZero) {
+  const std::string file = ::testing::TempDir() + "/understudy_limits_grace.json";
+  std::ofstream(file) << Interactions();
+  auto serve =
+      testing::ServeProcess::Start({"--proto", "proto/user.proto", "--grace-ms", "300", file});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  auto stub = user::UserService::NewStub(
+      grpc::CreateChannel((*serve)->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = stub->StreamUsers(&context, user::StreamUsersRequest());
+  user::UserResponse message;
+  ASSERT_TRUE(reader->Read(&message));  // the next message would wait 30 s
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ((*serve)->Stop(SIGTERM, std::chrono::seconds(20)), 0) << (*serve)->err();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_FALSE(reader->Read(&message));
+  EXPECT_NE(reader->Finish().error_code(), grpc::StatusCode::OK);
+  EXPECT_THAT((*serve)->err(), HasSubstr("received SIGTERM"));
+}
+
 TEST(Leftovers, DeadlineDuringADelayLeavesNoCallBehind) {
   auto mock = StartMock();
   ASSERT_NE(mock, nullptr);
