@@ -4,6 +4,7 @@
 // starts: a CA, a server certificate for localhost and 127.0.0.1, a client certificate it signs,
 // and a second CA whose client certificate the server must refuse.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -43,7 +44,9 @@ std::string Describe(const RunResult& result) {
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::path(::testing::TempDir()) / "understudy_tls_test");
+    // One directory per process: ctest runs each test in a process of its own, side by side.
+    dir_ = new fs::path(fs::path(::testing::TempDir()) /
+                        absl::StrCat("understudy_tls_test_", getpid()));
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
     std::ofstream(*dir_ / "get_user.json") << kGetUser42;
@@ -63,6 +66,8 @@ class TlsTest : public ::testing::Test {
     made_ = std::system(script.c_str()) == 0;
   }
   static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(*dir_, ignored);
     delete dir_;
     dir_ = nullptr;
   }
