@@ -29,10 +29,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToServer(
   if (!made.ok()) return made.status();
   std::shared_ptr<grpc::Channel> channel = std::move(*made);
   if (!channel->WaitForConnected(connect_by)) {
-    const bool secure = tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty();
     return absl::UnavailableError(absl::StrCat(
         "cannot reach ", target,
-        secure ? " over TLS (is the server running, with TLS? does --ca sign its certificate, and "
+        tls.secure() ? " over TLS (is the server running, with TLS? does --ca sign its certificate, and "
                  "does the server accept --cert?)"
                : " (is the server running? without TLS?)"));
   }

@@ -57,8 +57,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials(const ClientTls& tls) {
-  const bool files = !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty();
-  if (!tls.enabled && !files) return grpc::InsecureChannelCredentials();
+  if (!tls.secure()) return grpc::InsecureChannelCredentials();
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     return absl::InvalidArgumentError("--cert and --key go together");
   }

@@ -40,6 +40,10 @@ struct ClientTls {
   std::string cert_file;    // PEM client certificate chain, for mTLS (with key_file)
   std::string key_file;     // PEM private key of cert_file
   std::string server_name;  // the name the certificate must carry; empty: the target's host
+  // Whether it connects with TLS: `enabled`, or any file given.
+  bool secure() const {
+    return enabled || !ca_file.empty() || !cert_file.empty() || !key_file.empty();
+  }
 };
 
 // Insecure credentials for a plain server; an error when a file cannot be read, is not PEM, or
