@@ -1,7 +1,8 @@
-# Build speed: precompiled headers (PCH) of the heavy third-party headers, and unity builds of the
-# libraries and test suites. Both are private details of this build tree: they are set as
-# PRECOMPILE_HEADERS, PRECOMPILE_HEADERS_REUSE_FROM and UNITY_BUILD, never as INTERFACE_ properties,
-# so install(EXPORT) and the installed package (tests/package) carry none of them.
+# Build speed: precompiled headers (PCH) of the heavy third-party headers, unity builds of the
+# libraries and test suites, and lld. All three are private details of this build tree: they are
+# set as PRECOMPILE_HEADERS, PRECOMPILE_HEADERS_REUSE_FROM, UNITY_BUILD and directory link options,
+# never as INTERFACE_ properties, so install(EXPORT) and the installed package (tests/package)
+# carry none of them.
 #
 #   understudy_precompile(GROUP TARGET...)   TARGETs reuse the precompiled headers of GROUP:
 #     core   the C++ library, protobuf, Abseil, nlohmann/json, RE2: understudy_core, which does
@@ -30,6 +31,18 @@
 # that every file includes what it uses, or for quicker rebuilds of one edited library source.
 option(UNDERSTUDY_UNITY_BUILD "Unity builds of the libraries and test suites (quicker clean builds)"
        ON)
+
+# lld links a test executable in a quarter of the time of GNU ld (0.18 vs 0.72 s, measured on an
+# ASan test; a clean CI run links some 125 of them). Used when the compiler accepts it
+# (scripts/install-deps installs it); -DUNDERSTUDY_LLD=OFF keeps the system's default linker.
+option(UNDERSTUDY_LLD "Link with lld when the compiler can" ON)
+if(UNDERSTUDY_LLD AND NOT CMAKE_VERSION VERSION_LESS 3.18)
+  include(CheckLinkerFlag)
+  check_linker_flag(CXX -fuse-ld=lld UNDERSTUDY_HAVE_LLD)
+  if(UNDERSTUDY_HAVE_LLD)
+    add_link_options(-fuse-ld=lld)
+  endif()
+endif()
 
 set(_understudy_pch_core
   <algorithm> <atomic> <chrono> <cstdint> <filesystem> <fstream> <functional> <map> <memory>
