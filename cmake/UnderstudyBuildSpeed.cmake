@@ -36,7 +36,7 @@ option(UNDERSTUDY_UNITY_BUILD "Unity builds of the libraries and test suites (qu
 # ASan test; a clean CI run links some 125 of them). Used when the compiler accepts it
 # (scripts/install-deps installs it); -DUNDERSTUDY_LLD=OFF keeps the system's default linker.
 option(UNDERSTUDY_LLD "Link with lld when the compiler can" ON)
-if(UNDERSTUDY_LLD AND NOT CMAKE_VERSION VERSION_LESS 3.18)
+if(UNDERSTUDY_LLD)
   include(CheckLinkerFlag)
   check_linker_flag(CXX -fuse-ld=lld UNDERSTUDY_HAVE_LLD)
   if(UNDERSTUDY_HAVE_LLD)
@@ -99,9 +99,10 @@ function(understudy_precompile group)
     return()
   endif()
   _understudy_pch_owner(${group} owner)
-  get_target_property(owner_options ${owner} COMPILE_OPTIONS)
+  # get_property, not get_target_property: an unset property reads as empty, not as NOTFOUND.
+  get_property(owner_options TARGET ${owner} PROPERTY COMPILE_OPTIONS)
   foreach(target ${ARGN})
-    get_target_property(options ${target} COMPILE_OPTIONS)
+    get_property(options TARGET ${target} PROPERTY COMPILE_OPTIONS)
     if(NOT "${options}" STREQUAL "${owner_options}")
       message(STATUS "${target}: compile options of its own, no shared precompiled header")
       continue()
