@@ -31,9 +31,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToServer(
   if (!channel->WaitForConnected(connect_by)) {
     return absl::UnavailableError(absl::StrCat(
         "cannot reach ", target,
-        tls.secure() ? " over TLS (is the server running, with TLS? does --ca sign its certificate, and "
-                 "does the server accept --cert?)"
-               : " (is the server running? without TLS?)"));
+        tls.secure()
+            ? " over TLS (is the server running, with TLS? does --ca sign its certificate, and "
+              "does the server accept --cert?)"
+            : " (is the server running? without TLS?)"));
   }
   if (*schema == nullptr) {
     auto reflected = SchemaFromReflection(channel, reflection_timeout);

@@ -1,6 +1,5 @@
 // The `understudy` command line as scripts use it (SPEC.md, "Command line"): exit codes, the
 // `listening on` line, problem lines `FILE: POINTER: MESSAGE`, signals, and `call`.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -310,17 +309,11 @@ TEST(ServeCommand, SigtermLetsTheCallInFlightFinish) {
 
 // The admin service, called with raw bytes: an empty request is a valid ListInteractionsRequest.
 grpc::Status CallListInteractions(const std::string& address, const std::string& token = "") {
-  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-  grpc::Slice empty("");
-  grpc::ByteBuffer in(&empty, 1);
-  grpc::ByteBuffer out;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/understudy.admin.v1.MockAdmin/ListInteractions", grpc::StubOptions(),
-                 &in, &out, [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  return done.get_future().get();
+  return testing::GenericUnaryCall(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+                                   &context, "/understudy.admin.v1.MockAdmin/ListInteractions", "");
 }
 
 TEST(ServeCommand, ServesTheAdminServiceByDefault) {

@@ -7,8 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <cerrno>
 #include <cstring>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -248,6 +251,29 @@ void SharedServe::Stop() {
 ::testing::AssertionResult SharedServe::Ready() const {
   if (serve_ != nullptr) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "understudy serve is not running: " << error_;
+}
+
+grpc::Status GenericUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                              grpc::ClientContext* context, const std::string& method,
+                              const std::string& request, std::string* response) {
+  grpc::GenericStub stub(channel);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1);
+  grpc::ByteBuffer out;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(context, method, grpc::StubOptions(), &in, &out,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  grpc::Status status = done.get_future().get();
+  if (status.ok() && response != nullptr) {
+    std::vector<grpc::Slice> slices;
+    if (out.Dump(&slices).ok()) {
+      response->clear();
+      for (const auto& s : slices) {
+        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+  }
+  return status;
 }
 
 }  // namespace testing

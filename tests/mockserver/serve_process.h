@@ -1,4 +1,5 @@
-// Test helpers that run the `understudy` binary as a child process.
+// Test helpers that run the `understudy` binary as a child process, and call a server with raw
+// message bytes.
 //
 //   auto serve = understudy::testing::ServeProcess::Start(
 //       {"--proto", "proto/user.proto", "contracts/user_service"});
@@ -26,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "absl/status/statusor.h"
@@ -115,6 +117,13 @@ class ServeProcess {
   std::unique_ptr<ChildProcess> child_;
   std::string address_;
 };
+
+// One unary call through grpc::GenericStub, waited for: `request` goes out as the message's bytes,
+// unchecked; on OK, `response` (may be null) gets the answer's bytes. `context` carries the
+// caller's metadata and deadline.
+grpc::Status GenericUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                              grpc::ClientContext* context, const std::string& method,
+                              const std::string& request, std::string* response = nullptr);
 
 // One `understudy serve` shared by the tests of a suite: Start() in SetUpTestSuite, Stop() in
 // TearDownTestSuite, `ASSERT_TRUE(server.Ready())` in SetUp.

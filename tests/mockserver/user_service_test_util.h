@@ -5,11 +5,9 @@
 #define UNDERSTUDY_TESTS_MOCKSERVER_USER_SERVICE_TEST_UTIL_H_
 
 #include <google/protobuf/util/time_util.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -86,25 +84,9 @@ inline std::vector<std::string> Ids(const google::protobuf::RepeatedPtrField<use
 inline grpc::Status GenericUnary(const std::shared_ptr<grpc::Channel>& channel,
                                  const std::string& method, const std::string& request,
                                  std::string* response) {
-  grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   Prepare(&context);
-  grpc::Slice slice(request);
-  grpc::ByteBuffer in(&slice, 1);
-  grpc::ByteBuffer out;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, method, grpc::StubOptions(), &in, &out,
-                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  grpc::Status status = done.get_future().get();
-  if (status.ok() && response != nullptr) {
-    std::vector<grpc::Slice> slices;
-    if (out.Dump(&slices).ok()) {
-      response->clear();
-      for (const auto& s : slices)
-        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
-  return status;
+  return testing::GenericUnaryCall(channel, &context, method, request, response);
 }
 
 // One `understudy serve` per test suite. Tests of a suite share it, so they must not depend on
