@@ -1,5 +1,5 @@
-"""What bench/run and bench/profile share: a server process started until it listens, h2load's
-gRPC load of GetUser, and the Release build of the benchmark's binaries."""
+"""What bench/run, bench/profile and bench/soak share: a server process started until it listens,
+its RSS, h2load's gRPC load of GetUser, and the Release build of the benchmark's binaries."""
 import os
 import re
 import selectors
@@ -19,6 +19,36 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, text=True, **kwargs)
 
 
+def wait_listening(proc, timeout):
+    """Reads `proc`'s stdout until its `listening on HOST:PORT` line; the address, or None when
+    the process ends or `timeout` seconds pass first."""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not selector.select(left):
+            return None
+        line = proc.stdout.readline()
+        if not line:
+            return None
+        match = re.match(r"listening on (\S+)", line)
+        if match:
+            return match.group(1)
+
+
+def rss_mb(pid):
+    """VmRSS of process `pid` in MB; None when it cannot be read (the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 class Server:
     """A server process started until it prints `listening on HOST:PORT`."""
 
@@ -35,32 +65,23 @@ class Server:
         with open(self.log_path, "a") as stderr:
             self.proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=stderr,
                                          cwd=ROOT, text=True)
-        selector = selectors.DefaultSelector()
-        selector.register(self.proc.stdout, selectors.EVENT_READ)
-        deadline = begin + timeout
-        while True:
-            left = deadline - time.perf_counter()
-            if left <= 0 or not selector.select(left):
-                self.stop()
-                raise RuntimeError(f"{self.name}: no `listening on` line within {timeout:.0f} s "
-                                   f"(log: {self.log_path})")
-            line = self.proc.stdout.readline()
-            if not line:
-                self.stop()
+        self.address = wait_listening(self.proc, timeout)
+        if self.address is None:
+            try:
+                exited = self.proc.wait(1) is not None  # stdout ended: it is exiting
+            except subprocess.TimeoutExpired:
+                exited = False
+            self.stop()
+            if exited:
                 raise RuntimeError(f"{self.name}: exited with {self.proc.returncode} before "
                                    f"listening (log: {self.log_path})")
-            match = re.match(r"listening on (\S+)", line)
-            if match:
-                self.start_ms = (time.perf_counter() - begin) * 1000.0
-                self.address = match.group(1)
-                return self
+            raise RuntimeError(f"{self.name}: no `listening on` line within {timeout:.0f} s "
+                               f"(log: {self.log_path})")
+        self.start_ms = (time.perf_counter() - begin) * 1000.0
+        return self
 
     def rss_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-        return float("nan")
+        return rss_mb(self.proc.pid)
 
     def cpu_seconds(self):
         """User + system CPU time the server has used so far."""
@@ -105,9 +126,9 @@ def median_by(results, key):
     return ordered[(len(ordered) - 1) // 2]
 
 
-def build(build_dir):
-    env = dict(os.environ, BUILD_DIR=build_dir, BUILD_TYPE="Release",
-               CMAKE_ARGS="-DUNDERSTUDY_BUILD_TESTS=OFF")
+def build(build_dir, targets=("understudy", "bench_limit_server", "bench_client"),
+          cmake_args="-DUNDERSTUDY_BUILD_TESTS=OFF"):
+    """The benchmark's binaries in Release, in `build_dir` (scripts/build)."""
+    env = dict(os.environ, BUILD_DIR=build_dir, BUILD_TYPE="Release", CMAKE_ARGS=cmake_args)
     log(f"building Release in {build_dir} ...")
-    run([os.path.join(ROOT, "scripts", "build"), "understudy", "bench_limit_server",
-         "bench_client"], env=env, stdout=subprocess.DEVNULL)
+    run([os.path.join(ROOT, "scripts", "build"), *targets], env=env, stdout=subprocess.DEVNULL)
