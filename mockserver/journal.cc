@@ -155,8 +155,20 @@ std::string RecordedCall::DebugString() const {
 // One call per line when gmock prints a list of them.
 void PrintTo(const RecordedCall& call, std::ostream* os) { *os << "\n    " << call.DebugString(); }
 
-Journal::Journal(std::shared_ptr<const Schema> schema, size_t capacity, CallObserver* next)
-    : schema_(std::move(schema)), capacity_(capacity), next_(next) {}
+Journal::Journal(std::shared_ptr<const Schema> schema, size_t capacity, CallObserver* next,
+                 int64_t max_bytes)
+    : schema_(std::move(schema)), capacity_(capacity), next_(next), max_bytes_(max_bytes) {}
+
+namespace {
+// What a kept call costs beyond its bytes: the record, strings and the messages' objects.
+constexpr int64_t kCallOverhead = 512;
+constexpr int64_t kMessageOverhead = 128;
+}  // namespace
+
+int64_t Journal::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
+}
 
 void Journal::OnCallDone(const Record& record) {
   if (next_ != nullptr) next_->OnCallDone(record);
@@ -166,13 +178,21 @@ void Journal::OnCallDone(const Record& record) {
   for (const auto& [key, value] : *record.metadata) {
     call.metadata.emplace_back(std::string(key), std::string(value));
   }
-  // The call is finished with its messages: take them rather than copy them.
-  call.requests.reserve(record.requests->size());
-  for (size_t i = 0; i < record.requests->size(); ++i) {
+  // The messages are shared with the finished call, not copied; each keeps its schema alive.
+  int64_t metadata_bytes = 0;
+  for (const auto& [key, value] : call.metadata) metadata_bytes += key.size() + value.size();
+  call.bytes = kCallOverhead + metadata_bytes + record.request_bytes +
+               kMessageOverhead * static_cast<int64_t>(record.requests->size()) +
+               record.message.size() + record.miss.size();
+  const bool keep_messages = max_bytes_ <= 0 || call.bytes <= max_bytes_;
+  if (!keep_messages) {
+    call.requests_dropped = record.requests->size();
+    call.bytes = kCallOverhead + metadata_bytes + record.message.size() + record.miss.size();
+  }
+  call.requests.reserve(keep_messages ? record.requests->size() : 0);
+  for (size_t i = 0; keep_messages && i < record.requests->size(); ++i) {
     RecordedMessage message;
-    // The deleter holds the schema: a message copied out of the call still has its type.
-    message.message = std::shared_ptr<const pb::Message>(
-        (*record.requests)[i].release(), [schema = schema_](const pb::Message* m) { delete m; });
+    message.message = (*record.requests)[i];
     if (i < record.received->size()) message.received = (*record.received)[i];
     call.requests.push_back(std::move(message));
   }
@@ -192,13 +212,16 @@ void Journal::OnCallDone(const Record& record) {
   call.messages_sent = record.messages_sent;
   call.schema = schema_;
 
-  RecordedCall evicted;  // freed after the lock is released
+  std::vector<RecordedCall> evicted;  // freed after the lock is released
   std::lock_guard<std::mutex> lock(mu_);
   call.sequence = ++sequence_;
-  if (calls_.size() >= capacity_) {
-    evicted = std::move(calls_.front());
+  while (!calls_.empty() && (calls_.size() >= capacity_ ||
+                             (max_bytes_ > 0 && bytes_ + call.bytes > max_bytes_))) {
+    bytes_ -= calls_.front().bytes;
+    evicted.push_back(std::move(calls_.front()));
     calls_.pop_front();
   }
+  bytes_ += call.bytes;
   calls_.push_back(std::move(call));
   recorded_.notify_all();
 }
@@ -243,8 +266,10 @@ std::vector<RecordedCall> Journal::WaitForCalls(absl::string_view method, size_t
 }
 
 void Journal::Clear() {
+  std::deque<RecordedCall> cleared;  // freed after the lock is released
   std::lock_guard<std::mutex> lock(mu_);
-  calls_.clear();
+  cleared.swap(calls_);
+  bytes_ = 0;
 }
 
 }  // namespace understudy

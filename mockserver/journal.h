@@ -11,7 +11,10 @@
 // arrival time, the interaction that answered it (or why none did), the status, start and end
 // times, how many messages were sent. Recording copies the metadata and takes the decoded
 // messages from the finished call (no copy of them, no JSON): JSON is rendered only when read.
-// Only the most recent `capacity` calls are kept, so a long run does not grow without limit.
+// Only the most recent `capacity` calls are kept, and only as many of them as fit in a byte
+// budget (request message and metadata bytes, counted as sent on the wire): a long run, or a
+// few huge calls, do not grow it without limit. A call larger than the whole budget alone is
+// kept without its request messages (`requests_dropped` says how many).
 //
 // A RecordedCall is a value: it stays valid after the journal is cleared and after the mock is
 // gone (it keeps the schema its messages need alive).
@@ -69,6 +72,9 @@ struct RecordedCall {
   std::string status_message;
   std::chrono::system_clock::time_point start, end;
   int64_t messages_sent = 0;
+  // Request messages not kept: the call alone was larger than the journal's byte budget.
+  size_t requests_dropped = 0;
+  int64_t bytes = 0;  // what the call counts against the journal's budget
 
   bool unmatched() const { return !miss.empty(); }
   // The first value of metadata `key` (lower case), or null.
@@ -102,8 +108,10 @@ void PrintTo(const RecordedCall& call, std::ostream* os);
 // The CallObserver that records calls. Also tells `next` (may be null) of every call first.
 class Journal final : public CallObserver {
  public:
-  // `capacity` > 0: the number of most recent calls kept.
-  Journal(std::shared_ptr<const Schema> schema, size_t capacity, CallObserver* next);
+  // `capacity` > 0: the number of most recent calls kept; `max_bytes` (0: no bound) the bytes
+  // they may take in all.
+  Journal(std::shared_ptr<const Schema> schema, size_t capacity, CallObserver* next,
+          int64_t max_bytes = 0);
 
   void OnCallDone(const Record& record) override;
 
@@ -120,16 +128,20 @@ class Journal final : public CallObserver {
                                          std::chrono::milliseconds timeout) const;
 
   size_t capacity() const { return capacity_; }
+  int64_t max_bytes() const { return max_bytes_; }
+  int64_t bytes() const;  // what the kept calls take of the budget now
 
  private:
   const std::shared_ptr<const Schema> schema_;
   const size_t capacity_;
   CallObserver* const next_;
+  const int64_t max_bytes_;
 
   mutable std::mutex mu_;
   mutable std::condition_variable recorded_;  // notified on every new call
   std::deque<RecordedCall> calls_;  // guarded by mu_; at most capacity_
   uint64_t sequence_ = 0;           // guarded by mu_
+  int64_t bytes_ = 0;               // guarded by mu_: the sum of calls_[i].bytes
 };
 
 }  // namespace understudy

@@ -52,18 +52,34 @@ std::unique_ptr<pb::Message> DecodeMessage(grpc::ByteBuffer* in, const pb::Messa
   return nullptr;
 }
 
-void AddHeaders(grpc::CallbackServerContext* context, const Interaction& chosen,
-                const Request& request) {
-  for (const auto& header : chosen.headers) {
-    context->AddInitialMetadata(header.key, header.value.Render(request));
+// Adds the interaction's headers; false, with the INTERNAL status in `error`, when a template
+// rendered a value gRPC cannot send (gRPC would abort the process on it), in which case none is
+// added.
+bool AddHeaders(grpc::CallbackServerContext* context, const Interaction& chosen,
+                const Request& request, grpc::Status* error) {
+  if (chosen.headers.empty()) return true;
+  std::vector<std::pair<std::string, std::string>> headers;
+  absl::Status rendered = RenderMetadata(chosen.headers, request, &headers);
+  if (!rendered.ok()) {
+    *error = grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat(chosen.Label(), ": ", rendered.message()));
+    return false;
   }
+  for (auto& [key, value] : headers) context->AddInitialMetadata(key, value);
+  return true;
 }
 
 // Adds the interaction's trailers and returns its rendered status.
 grpc::Status RenderStatus(grpc::CallbackServerContext* context, const Interaction& chosen,
                           const Request& request) {
-  for (const auto& trailer : chosen.trailers) {
-    context->AddTrailingMetadata(trailer.key, trailer.value.Render(request));
+  if (!chosen.trailers.empty()) {
+    std::vector<std::pair<std::string, std::string>> trailers;
+    absl::Status rendered = RenderMetadata(chosen.trailers, request, &trailers);
+    if (!rendered.ok()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat(chosen.Label(), ": ", rendered.message()));
+    }
+    for (auto& [key, value] : trailers) context->AddTrailingMetadata(key, value);
   }
   const ResponseStatus& status = chosen.status;
   std::string message = status.message.Render(request);
@@ -72,7 +88,12 @@ grpc::Status RenderStatus(grpc::CallbackServerContext* context, const Interactio
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         absl::StrCat(chosen.Label(), ": ", details.status().message()));
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code), message, *details);
+  absl::StatusOr<int> code = status.Code(request);
+  if (!code.ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat(chosen.Label(), ": ", code.status().message()));
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(*code), message, *details);
 }
 
 // The bytes of a message to send; false, with the INTERNAL status in `error`, when a template
@@ -94,6 +115,26 @@ bool MessageBuffer(const ServerMessage& message, const Interaction& chosen, cons
     *out = grpc::ByteBuffer(&slice, 1);
   }
   return true;
+}
+
+// Tells `observer` of a finished call. The call hands its messages over as shared, read-only
+// ones: each keeps `schema` (which owns its type) alive, so an observer may keep any of them.
+void TellObserver(CallObserver* observer, const std::string& method, const MetadataView& metadata,
+                  std::vector<std::unique_ptr<pb::Message>>* requests,
+                  const std::vector<std::chrono::system_clock::time_point>& received,
+                  const Interaction* chosen, const std::string& miss, const grpc::Status& status,
+                  std::chrono::system_clock::time_point start, int64_t messages_sent,
+                  int64_t request_bytes, const std::shared_ptr<const Schema>& schema) {
+  std::vector<std::shared_ptr<const pb::Message>> shared;
+  shared.reserve(requests->size());
+  for (auto& message : *requests) {
+    shared.emplace_back(message.release(), [schema](const pb::Message* m) { delete m; });
+  }
+  requests->clear();  // the call reads no message once it has finished
+  CallObserver::Record record{method,         &metadata, &shared, &received, chosen,
+                              miss,           status.error_code(), status.error_message(),
+                              start,          messages_sent, request_bytes};
+  observer->OnCallDone(record);
 }
 
 }  // namespace
@@ -142,6 +183,13 @@ bool MockCall::Decode(const pb::Message** out) {
     return false;
   }
   grpc::Status error;
+  if (service_ != nullptr &&
+      !service_->HoldRequestBytes(method_, static_cast<int64_t>(in_.Length()), &request_bytes_,
+                                  &error)) {
+    in_.Clear();
+    FinishWith(error);
+    return false;
+  }
   std::unique_ptr<pb::Message> message =
       DecodeMessage(&in_, *request_prototype_, method_, requests_.size(), &error);
   if (message == nullptr) {
@@ -214,7 +262,11 @@ void MockCall::Choose(SelectStage stage) {
     FinishWith(grpc::Status(grpc::StatusCode::NOT_FOUND, miss_));
     return;
   }
-  AddHeaders(context_, *chosen_, CurrentRequest());
+  grpc::Status error;
+  if (!AddHeaders(context_, *chosen_, CurrentRequest(), &error)) {
+    FinishWith(error);
+    return;
+  }
   if (kind_ == RpcKind::kBidiStreaming) {
     step_ = 0;
     if (chosen_->delay_ms > 0) {
@@ -376,11 +428,8 @@ void MockCall::FinishWith(const grpc::Status& status, const grpc::ByteBuffer* la
     finished_ = true;
   }
   if (observer_ != nullptr) {
-    CallObserver::Record record{context_->method(), &metadata_,          &requests_,
-                                &received_,         chosen_,             miss_,
-                                status.error_code(), status.error_message(), start_,
-                                messages_sent_};
-    observer_->OnCallDone(record);
+    TellObserver(observer_, context_->method(), metadata_, &requests_, received_, chosen_, miss_,
+                 status, start_, messages_sent_, request_bytes_, set_->shared_schema());
   }
   if (last_message != nullptr) {
     StartWriteAndFinish(last_message, grpc::WriteOptions(), status);
@@ -391,8 +440,12 @@ void MockCall::FinishWith(const grpc::Status& status, const grpc::ByteBuffer* la
 
 void MockCall::OnDone() {
   MockService* service = service_;
+  const int64_t held = request_bytes_;
   delete this;
-  if (service != nullptr) service->CallDone();
+  if (service != nullptr) {
+    service->ReleaseRequestBytes(held);
+    service->CallDone();
+  }
 }
 
 UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
@@ -419,6 +472,12 @@ UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::B
   }
   grpc::ByteBuffer in(*request);  // shares the slices
   grpc::Status error;
+  if (service_ != nullptr &&
+      !service_->HoldRequestBytes(method_, static_cast<int64_t>(in.Length()), &request_bytes_,
+                                  &error)) {
+    FinishWith(error);
+    return;
+  }
   std::unique_ptr<pb::Message> message = DecodeMessage(&in, *request_prototype, method_, 0, &error);
   if (message == nullptr) {
     FinishWith(error);
@@ -431,7 +490,10 @@ UnaryMockCall::UnaryMockCall(grpc::CallbackServerContext* context, const grpc::B
     FinishWith(grpc::Status(grpc::StatusCode::NOT_FOUND, miss_));
     return;
   }
-  AddHeaders(context_, *chosen_, CurrentRequest());
+  if (!AddHeaders(context_, *chosen_, CurrentRequest(), &error)) {
+    FinishWith(error);
+    return;
+  }
   // The interaction's delay, then its one message's (the same wait as the generic path's).
   int64_t delay =
       chosen_->delay_ms + (chosen_->messages.empty() ? 0 : chosen_->messages[0].delay_ms);
@@ -471,17 +533,8 @@ void UnaryMockCall::FinishWith(const grpc::Status& status) {
     finished_ = true;
   }
   if (observer_ != nullptr) {
-    CallObserver::Record record{*path_,
-                                &metadata_,
-                                &requests_,
-                                &received_,
-                                chosen_,
-                                miss_,
-                                status.error_code(),
-                                status.error_message(),
-                                start_,
-                                messages_sent_};
-    observer_->OnCallDone(record);
+    TellObserver(observer_, *path_, metadata_, &requests_, received_, chosen_, miss_, status,
+                 start_, messages_sent_, request_bytes_, set_->shared_schema());
   }
   Finish(status);
 }
@@ -490,8 +543,12 @@ void UnaryMockCall::OnCancel() { timer_.Cancel(); }
 
 void UnaryMockCall::OnDone() {
   MockService* service = service_;
+  const int64_t held = request_bytes_;
   delete this;
-  if (service != nullptr) service->CallDone();
+  if (service != nullptr) {
+    service->ReleaseRequestBytes(held);
+    service->CallDone();
+  }
 }
 
 }  // namespace understudy

@@ -31,16 +31,19 @@
 
 namespace understudy {
 
-// Told about every finished call; implementations must be thread-safe. (The journal.)
+// Told about every finished call, on a gRPC callback thread: implementations must be
+// thread-safe and quick (no blocking), and keep only what `Record` lets them share. (The
+// journal.)
 class CallObserver {
  public:
   virtual ~CallObserver() = default;
   struct Record {
     std::string method;  // "/pkg.Service/Method"
     const MetadataView* metadata;
-    // Every request message, in arrival order. The call no longer reads them once it finishes,
-    // so an observer may move them out (the journal does, to keep them without a copy).
-    std::vector<std::unique_ptr<google::protobuf::Message>>* requests;
+    // Every request message, in arrival order, read-only. An observer that wants to keep one
+    // keeps its shared_ptr (no copy): each keeps the schema that owns its type alive, so it
+    // outlives the call, a reload and the mock. The journal keeps them this way.
+    const std::vector<std::shared_ptr<const google::protobuf::Message>>* requests;
     const std::vector<std::chrono::system_clock::time_point>* received;  // one per request
     const Interaction* interaction;  // the one chosen; null when none was
     std::string miss;                // why nothing matched (or the conversation diverged)
@@ -48,6 +51,7 @@ class CallObserver {
     std::string message;
     std::chrono::system_clock::time_point start;  // when the call arrived
     int64_t messages_sent;                         // response messages written
+    int64_t request_bytes;                         // the request messages' wire size, in all
   };
   virtual void OnCallDone(const Record& record) = 0;
 };
@@ -116,6 +120,7 @@ class MockCall final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer out_;
   std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
   std::vector<std::chrono::system_clock::time_point> received_;  // kept only with an observer
+  int64_t request_bytes_ = 0;  // wire bytes of requests_, bounded by the call's limits
   const std::chrono::system_clock::time_point start_;
   int64_t messages_sent_ = 0;
   const Interaction* chosen_ = nullptr;
@@ -160,6 +165,7 @@ class UnaryMockCall final : public grpc::ServerUnaryReactor {
   MetadataView metadata_;
   std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
   std::vector<std::chrono::system_clock::time_point> received_;
+  int64_t request_bytes_ = 0;
   const Interaction* chosen_ = nullptr;
   std::string miss_;
   int64_t messages_sent_ = 0;

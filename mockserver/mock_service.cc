@@ -55,6 +55,33 @@ MockService::MockService(std::shared_ptr<const InteractionSet> set, CallObserver
 
 MockService::~MockService() = default;
 
+bool MockService::HoldRequestBytes(const google::protobuf::MethodDescriptor* method, int64_t bytes,
+                                   int64_t* call_bytes, grpc::Status* refusal) {
+  if (limits_.max_call_request_bytes > 0 && *call_bytes + bytes > limits_.max_call_request_bytes) {
+    *refusal = grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("more than ", limits_.max_call_request_bytes, " request bytes on one call to ",
+                     MethodName(method), " (--max-call-request-bytes)"));
+    return false;
+  }
+  const int64_t held = held_request_bytes_.fetch_add(bytes) + bytes;
+  if (limits_.max_held_request_bytes > 0 && held > limits_.max_held_request_bytes) {
+    held_request_bytes_.fetch_sub(bytes);
+    *refusal = grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the calls in flight already hold ", held - bytes, " request bytes, the ",
+                     "mock's limit is ", limits_.max_held_request_bytes,
+                     " (--max-held-request-bytes); try again later"));
+    return false;
+  }
+  *call_bytes += bytes;
+  return true;
+}
+
+void MockService::ReleaseRequestBytes(int64_t bytes) {
+  if (bytes != 0) held_request_bytes_.fetch_sub(bytes);
+}
+
 grpc::Service* MockService::unary_methods() { return unary_methods_.get(); }
 
 void MockService::Swap(std::shared_ptr<const InteractionSet> set) {

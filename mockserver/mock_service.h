@@ -5,6 +5,7 @@
 #ifndef UNDERSTUDY_MOCKSERVER_MOCK_SERVICE_H_
 #define UNDERSTUDY_MOCKSERVER_MOCK_SERVICE_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -25,6 +26,10 @@ namespace understudy {
 struct CallLimits {
   int64_t max_concurrent_calls = 0;  // mocked calls in flight at once; the next one is refused
   int64_t max_stream_messages = 0;   // client messages on one call
+  int64_t max_call_request_bytes = 0;  // request bytes (on the wire) one call may send in all
+  // Request bytes all calls in flight hold at once (their decoded messages, kept for matching
+  // and templates until the call ends): the next message over it ends its call.
+  int64_t max_held_request_bytes = 0;
 };
 
 class MockService final : public grpc::CallbackGenericService {
@@ -57,6 +62,13 @@ class MockService final : public grpc::CallbackGenericService {
   // Mocked calls started and not yet done (refused ones never count).
   int64_t calls_in_flight() const;
   const CallLimits& limits() const { return limits_; }
+  // Counts `bytes` more request bytes held by `method`'s call that holds `call_bytes` already
+  // (updated); false, with the RESOURCE_EXHAUSTED status in `refusal`, when a limit forbids it.
+  bool HoldRequestBytes(const google::protobuf::MethodDescriptor* method, int64_t bytes,
+                        int64_t* call_bytes, grpc::Status* refusal);
+  // A finished call gives back what it held.
+  void ReleaseRequestBytes(int64_t bytes);
+  int64_t held_request_bytes() const { return held_request_bytes_.load(); }
 
  private:
   std::shared_ptr<const InteractionSet> set_;  // accessed with std::atomic_load/store
@@ -76,6 +88,7 @@ class MockService final : public grpc::CallbackGenericService {
   // Counts a call in; else the status it is refused with (draining, or too many in flight).
   bool StartCall(grpc::Status* refusal);
 
+  std::atomic<int64_t> held_request_bytes_{0};
   mutable std::mutex calls_mu_;
   std::condition_variable calls_idle_;
   int64_t calls_in_flight_ = 0;  // guarded by calls_mu_

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/ascii.h"
@@ -228,7 +229,7 @@ absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const
     const pb::Reflection* hr = holder->GetReflection();
     auto bad = [&](const char* what) {
       return absl::InvalidArgumentError(absl::StrCat("template at ", slot.pointer, " rendered ",
-                                                     Quote(text), ", not ", what));
+                                                     QuoteAtMost(text), ", not ", what));
     };
     const bool rep = index >= 0;
     switch (leaf->cpp_type()) {
@@ -238,6 +239,13 @@ absl::Status ResponseMessage::Fill(pb::Message* message, const Slot& slot, const
         if (leaf->type() == FD::TYPE_BYTES && !absl::Base64Unescape(text, &value) &&
             !absl::WebSafeBase64Unescape(text, &value)) {
           return bad("base64");
+        }
+        // A proto3 string on the wire must be UTF-8, or the client fails to decode the message
+        // (a -bin header or a proto2 bytes-like string can hold any bytes).
+        if (leaf->type() == FD::TYPE_STRING &&
+            leaf->file()->syntax() == pb::FileDescriptor::SYNTAX_PROTO3 &&
+            !pb::internal::IsStructurallyValidUTF8(value)) {
+          return bad("valid UTF-8, which a proto3 string must be");
         }
         rep ? hr->SetRepeatedString(holder, leaf, index, value) : hr->SetString(holder, leaf, value);
         break;
@@ -369,6 +377,27 @@ bool IsSendableMetadataKey(absl::string_view key) {
   });
 }
 
+bool IsReservedMetadataKey(absl::string_view key) {
+  static const char* const kReserved[] = {
+      "content-type", "te",         "content-length", "connection", "transfer-encoding",
+      "keep-alive",   "proxy-connection", "upgrade",  "host",       "user-agent"};
+  return std::any_of(std::begin(kReserved), std::end(kReserved),
+                     [key](const char* reserved) { return key == reserved; });
+}
+
+std::string MetadataValueProblem(absl::string_view key, absl::string_view value) {
+  if (absl::EndsWith(key, "-bin")) return "";
+  for (size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c > 0x7E) {
+      return absl::StrCat("byte ", i, " is 0x", absl::Hex(c, absl::kZeroPad2),
+                          ": a header value takes printable ASCII only (0x20-0x7E; use a -bin "
+                          "key for other bytes)");
+    }
+  }
+  return "";
+}
+
 bool DecodeBinaryMetadata(absl::string_view base64, std::string* bytes) {
   return absl::Base64Unescape(base64, bytes) || absl::WebSafeBase64Unescape(base64, bytes);
 }
@@ -390,6 +419,12 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
                                             "prefix)"));
       continue;
     }
+    if (IsReservedMetadataKey(key)) {
+      context.diagnostics->Add(context.file, at,
+                               absl::StrCat("\"", key, "\" is reserved: HTTP/2 and gRPC set it ",
+                                            "themselves, so a mock cannot send it"));
+      continue;
+    }
     const json* sent = TextToSend(value, context, at);
     if (sent == nullptr) continue;
     if (!sent->is_string()) {
@@ -397,14 +432,14 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
       continue;
     }
     std::string text = sent->get<std::string>();
-    if (key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0) {
-      // Binary values are bytes, sent as they are: no templates in them.
+    const bool binary = absl::EndsWith(key, "-bin");
+    if (binary && !Template::Contains(text)) {
       std::string raw;
       if (!DecodeBinaryMetadata(text, &raw)) {
-        context.diagnostics->Add(context.file, at, "a -bin header takes base64");
+        context.diagnostics->Add(context.file, at, "a -bin header takes base64 (or a template)");
         continue;
       }
-      out.push_back({key, Template::Literal(std::move(raw))});
+      out.push_back({key, Template::Literal(std::move(raw)), true});
       continue;
     }
     std::string error;
@@ -413,18 +448,51 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
       context.diagnostics->Add(context.file, at, error);
       continue;
     }
-    out.push_back({key, std::move(*t)});
+    if (t->IsLiteral()) {
+      std::string problem = MetadataValueProblem(key, text);
+      if (!problem.empty()) {
+        context.diagnostics->Add(context.file, at, absl::StrCat("gRPC cannot send ", Quote(text),
+                                                                 ": ", problem));
+        continue;
+      }
+    }
+    out.push_back({key, std::move(*t), binary});
   }
   return out;
+}
+
+absl::Status RenderMetadata(const std::vector<MetadataEntry>& entries, const Request& request,
+                            std::vector<std::pair<std::string, std::string>>* out) {
+  const size_t first = out->size();
+  for (const MetadataEntry& entry : entries) {
+    std::string value = entry.value.Render(request);
+    std::string problem = MetadataValueProblem(entry.key, value);
+    if (!problem.empty()) {
+      out->resize(first);
+      return absl::InvalidArgumentError(absl::StrCat("header \"", entry.key, "\" rendered ",
+                                                     QuoteAtMost(value), ", which gRPC cannot send: ",
+                                                     problem));
+    }
+    out->emplace_back(entry.key, std::move(value));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ResponseStatus::DetailsBin(const Request& request,
                                                       const std::string& message) const {
   if (details.empty()) return std::string();
+  // google.rpc.Status.message is a proto3 string: clients would fail to decode the details.
+  if (!pb::internal::IsStructurallyValidUTF8(message)) {
+    return absl::InvalidArgumentError(absl::StrCat("the status message rendered ",
+                                                   QuoteAtMost(message), ", which is not UTF-8: ",
+                                                   "status details cannot carry it"));
+  }
+  absl::StatusOr<int> code = Code(request);
+  if (!code.ok()) return code.status();
   // google.rpc.Status{code = 1, message = 2, details = 3 (Any{type_url = 1, value = 2})}.
   std::string out;
   out.push_back(0x08);
-  for (uint64_t v = static_cast<uint32_t>(code); ; v >>= 7) {
+  for (uint64_t v = static_cast<uint32_t>(*code); ; v >>= 7) {
     if (v < 0x80) {
       out.push_back(static_cast<char>(v));
       break;
@@ -441,6 +509,17 @@ absl::StatusOr<std::string> ResponseStatus::DetailsBin(const Request& request,
     AppendBytesField(3, any, &out);
   }
   return out;
+}
+
+absl::StatusOr<int> ResponseStatus::Code(const Request& request) const {
+  if (!code_template) return code;
+  std::string text = code_template->Render(request);
+  int rendered = StatusCodeFromName(text);
+  if (rendered < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the status code rendered ", QuoteAtMost(text),
+                                                   ", not a status code name or number 0-16"));
+  }
+  return rendered;
 }
 
 std::optional<ResponseStatus> CompileStatus(const json& spec, const ResponseContext& context,
@@ -466,7 +545,14 @@ std::optional<ResponseStatus> CompileStatus(const json& spec, const ResponseCont
                         hint.empty() ? "" : absl::StrCat(" (did you mean \"", hint, "\"?)")));
     }
   }
-  if (spec.contains("code")) {
+  if (spec.contains("code") && spec["code"].is_string() &&
+      Template::Contains(spec["code"].get_ref<const std::string&>())) {
+    if (auto t = Template::Compile(spec["code"].get<std::string>(), context.request_type, &error)) {
+      out.code_template = std::move(*t);
+    } else {
+      fail(JoinPointer(pointer, "code"), error);
+    }
+  } else if (spec.contains("code")) {
     const json& code = spec["code"];
     out.code = code.is_string()  ? StatusCodeFromName(code.get<std::string>())
                : code.is_number_integer() ? (code.get<int64_t>() >= 0 && code.get<int64_t>() <= 16
@@ -529,7 +615,7 @@ std::optional<ResponseStatus> CompileStatus(const json& spec, const ResponseCont
       }
     }
   }
-  if (out.code == 0 && !out.details.empty()) {
+  if (out.code == 0 && !out.code_template && !out.details.empty()) {
     fail(JoinPointer(pointer, "details"), "details need a non-OK status code");
   }
   if (!ok) return std::nullopt;

@@ -69,17 +69,28 @@ class ResponseMessage {
   std::vector<Slot> slots_;
 };
 
-// Header or trailer entries; values may be templates. `-bin` values are decoded from base64.
+// Header or trailer entries; values may be templates. A `-bin` value without templates is
+// base64, decoded at load; with templates, the rendered bytes are the value (so
+// `{{request.metadata.x-id-bin}}` echoes a client's binary header).
 struct MetadataEntry {
   std::string key;
   Template value;
+  bool binary = false;  // a -bin key: any bytes may be sent
 };
 std::vector<MetadataEntry> CompileMetadata(const nlohmann::json& spec,
                                            const ResponseContext& context,
                                            const std::string& pointer);
+// Renders `entries` for `request` into `out` (key, value), checking each value as gRPC would:
+// a value it refuses (gRPC aborts the process on one) is an InvalidArgument naming the key and
+// what is wrong, and nothing is added to `out`.
+absl::Status RenderMetadata(const std::vector<MetadataEntry>& entries, const Request& request,
+                            std::vector<std::pair<std::string, std::string>>* out);
 
 struct ResponseStatus {
   int code = 0;  // grpc::StatusCode
+  // A code written as a template ("{{request.body.code}}"): rendered per call to a name or a
+  // number 0-16, `code` unused.
+  std::optional<Template> code_template;
   Template message;
   // google.protobuf.Any details: type URL and the message, which may hold templates.
   std::vector<std::pair<std::string, ResponseMessage>> details;
@@ -87,6 +98,8 @@ struct ResponseStatus {
   // grpc-status-details-bin (a serialized google.rpc.Status) for the rendered `message`, or ""
   // when there are no details.
   absl::StatusOr<std::string> DetailsBin(const Request& request, const std::string& message) const;
+  // `code`, or the rendered template's; InvalidArgument when it renders no status code.
+  absl::StatusOr<int> Code(const Request& request) const;
 };
 std::optional<ResponseStatus> CompileStatus(const nlohmann::json& spec,
                                             const ResponseContext& context,
@@ -94,6 +107,13 @@ std::optional<ResponseStatus> CompileStatus(const nlohmann::json& spec,
 
 // Metadata keys a gRPC peer may send: lower-case letters, digits, - _ . (not grpc- or :).
 bool IsSendableMetadataKey(absl::string_view key);
+// Header names that HTTP/2 or gRPC's transport own (content-type, te, connection, ...): gRPC
+// drops or replaces them, or clients reset the stream (connection-specific headers are an
+// HTTP/2 PROTOCOL_ERROR).
+bool IsReservedMetadataKey(absl::string_view key);
+// Empty when gRPC sends `value` under `key` as it is; else what is wrong with it. Plain keys
+// take printable ASCII (0x20-0x7E) only; -bin keys any bytes.
+std::string MetadataValueProblem(absl::string_view key, absl::string_view value);
 // The bytes of a -bin metadata value written in base64 (standard or web-safe, padding optional).
 bool DecodeBinaryMetadata(absl::string_view base64, std::string* bytes);
 

@@ -255,4 +255,9 @@ std::string Quote(absl::string_view text) {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string QuoteAtMost(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return Quote(text);
+  return absl::StrCat(Quote(text.substr(0, max_bytes)), "... (", text.size(), " bytes)");
+}
+
 }  // namespace understudy

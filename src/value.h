@@ -65,6 +65,9 @@ Node Unwrap(const Node& node);
 // `text` as a JSON string literal, for messages; bytes that are not UTF-8 show as U+FFFD (a
 // server's or client's text may be anything).
 std::string Quote(absl::string_view text);
+// Quote() of the first `max_bytes` bytes, with the full length after it when it is cut: for
+// values from a request, which can be megabytes long, in a status message or an error.
+std::string QuoteAtMost(absl::string_view text, size_t max_bytes = 64);
 
 // Shortest decimal text that reads back as `value`, as the JSON mapping prints doubles.
 std::string FormatDouble(double value);

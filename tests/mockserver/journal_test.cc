@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -205,6 +206,81 @@ TEST(Journal, KeepsOnlyTheMostRecentCalls) {
   ASSERT_TRUE(GetUser(*stub, "x").ok());
   ASSERT_EQ((*mock)->Calls().size(), 1u);
   EXPECT_EQ((*mock)->Calls()[0].sequence, 26u);  // numbering goes on
+}
+
+TEST(Journal, ByteBudgetKeepsOnlyTheMostRecentCallsThatFit) {
+  MockServerOptions options = Inline(kAnyUser);
+  options.journal_bytes = 64 << 10;
+  auto mock = MockServer::Start(options);
+  ASSERT_TRUE(mock.ok()) << mock.status();
+  auto stub = user::UserService::NewStub((*mock)->Channel());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(GetUser(*stub, std::to_string(i) + std::string(4000, '.')).ok());
+  }
+  std::vector<RecordedCall> calls = (*mock)->Calls();
+  ASSERT_GT(calls.size(), 5u);
+  ASSERT_LT(calls.size(), 17u);  // 16 calls of 4 KB are the budget, before their overhead
+  int64_t bytes = 0;
+  for (const auto& call : calls) bytes += call.bytes;
+  EXPECT_LE(bytes, 64 << 10);
+  EXPECT_EQ(calls.back().sequence, 40u);
+  EXPECT_EQ(calls.back().RequestAs<user::GetUserRequest>().user_id().substr(0, 3), "39.");
+}
+
+TEST(Journal, CallLargerThanTheWholeBudgetIsKeptWithoutItsMessages) {
+  MockServerOptions options = Inline(kAnyUser);
+  options.journal_bytes = 16 << 10;
+  auto mock = MockServer::Start(options);
+  ASSERT_TRUE(mock.ok()) << mock.status();
+  auto stub = user::UserService::NewStub((*mock)->Channel());
+  ASSERT_TRUE(GetUser(*stub, "small").ok());
+  ASSERT_TRUE(GetUser(*stub, std::string(100000, 'x')).ok());
+  std::vector<RecordedCall> calls = (*mock)->Calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].requests.size(), 1u);
+  EXPECT_TRUE(calls[1].requests.empty());
+  EXPECT_EQ(calls[1].requests_dropped, 1u);
+  EXPECT_EQ(calls[1].interaction, "any user");
+  EXPECT_LT(calls[1].bytes, 16 << 10);
+}
+
+// An observer of the embedding test sees every call's messages read-only, and may keep them:
+// they stay valid (with their schema) after the journal and the mock are gone.
+class KeepingObserver final : public CallObserver {
+ public:
+  void OnCallDone(const Record& record) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& message : *record.requests) kept_.push_back(message);
+  }
+  std::vector<std::shared_ptr<const google::protobuf::Message>> kept() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return kept_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::shared_ptr<const google::protobuf::Message>> kept_;
+};
+
+TEST(Journal, ObserverKeepsTheMessagesTheJournalKeeps) {
+  KeepingObserver observer;
+  std::vector<RecordedCall> calls;
+  {
+    MockServerOptions options = Inline(kEveryKind);
+    options.observer = &observer;
+    auto mock = MockServer::Start(options);
+    ASSERT_TRUE(mock.ok()) << mock.status();
+    auto stub = user::UserService::NewStub((*mock)->Channel());
+    ASSERT_TRUE(GetUser(*stub, "42").ok());
+    calls = (*mock)->WaitForCalls("user.UserService/GetUser", 1, std::chrono::seconds(5));
+  }
+  ASSERT_EQ(calls.size(), 1u);
+  auto kept = observer.kept();
+  ASSERT_EQ(kept.size(), 1u);
+  ASSERT_EQ(calls[0].requests.size(), 1u);
+  EXPECT_EQ(kept[0].get(), calls[0].requests[0].message.get());  // shared, not copied
+  EXPECT_EQ(kept[0]->ShortDebugString(), "user_id: \"42\"");
+  EXPECT_EQ(calls[0].requests[0].Json(), R"({"userId":"42"})");
 }
 
 TEST(Journal, SizeZeroRecordsNothing) {

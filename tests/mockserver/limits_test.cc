@@ -126,6 +126,81 @@ TEST(Limits, MoreClientMessagesThanMaxStreamMessagesIsResourceExhausted) {
   EXPECT_EQ(SettledCallsInFlight(*mock), 0);
 }
 
+// A client stream of `messages` CreateUserRequests whose names are `bytes` long, half-closed
+// when `finish`; its writer, to finish later otherwise.
+struct BulkCreate {
+  grpc::ClientContext context;
+  user::CreateUserResponse response;
+  std::unique_ptr<grpc::ClientWriter<user::CreateUserRequest>> writer;
+
+  BulkCreate(user::UserService::Stub* stub, int messages, size_t bytes) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    writer = stub->CreateUserStream(&context, &response);
+    user::CreateUserRequest request;
+    request.set_name(std::string(bytes, 'n'));
+    for (int i = 0; i < messages && writer->Write(request); ++i) {
+    }
+  }
+  grpc::Status Finish() {
+    writer->WritesDone();
+    return writer->Finish();
+  }
+};
+
+TEST(Limits, RequestBytesOfOneCallBeyondTheBoundAreResourceExhausted) {
+  auto mock = StartMock(
+      [](MockServerOptions* options) { options->limits.max_call_request_bytes = 100000; });
+  ASSERT_NE(mock, nullptr);
+  auto stub = user::UserService::NewStub(mock->Channel());
+  EXPECT_TRUE(BulkCreate(stub.get(), 9, 10000).Finish().ok());
+  grpc::Status status = BulkCreate(stub.get(), 20, 10000).Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("more than 100000 request bytes on one call to "
+                        "user.UserService/CreateUserStream (--max-call-request-bytes)"));
+  EXPECT_TRUE(BulkCreate(stub.get(), 1, 10000).Finish().ok());
+  EXPECT_EQ(SettledCallsInFlight(*mock), 0);
+}
+
+// A bidirectional call that answers each of three client messages, then waits for a fourth:
+// when its third answer arrives, the server holds its three messages.
+constexpr char kHoldingConversation[] = R"({"interactions": [{"name": "hold three",
+  "method": "user.UserService/BidirectionalStream",
+  "conversation": [{"client": {}}, {"server": {"message": "1"}}, {"client": {}},
+                   {"server": {"message": "2"}}, {"client": {}}, {"server": {"message": "3"}},
+                   {"client": {"action": "never sent"}}]}]})";
+
+TEST(Limits, RequestBytesHeldByAllCallsInFlightAreBounded) {
+  auto mock = StartMock([](MockServerOptions* options) {
+    options->limits.max_held_request_bytes = 1000000;
+    options->interaction_json.push_back(kHoldingConversation);
+  });
+  ASSERT_NE(mock, nullptr);
+  auto stub = user::UserService::NewStub(mock->Channel());
+  grpc::ClientContext holder_context;
+  holder_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto holder = stub->BidirectionalStream(&holder_context);
+  user::BidirectionalRequest big;
+  big.set_request_id(std::string(300000, 'r'));
+  user::BidirectionalResponse answer;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(holder->Write(big));
+    ASSERT_TRUE(holder->Read(&answer));
+  }
+  // 900 KB held: another call's 200 KB would pass the bound.
+  grpc::Status refused = BulkCreate(stub.get(), 2, 100000).Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("the calls in flight already hold 900"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("(--max-held-request-bytes); try again later"));
+  EXPECT_TRUE(BulkCreate(stub.get(), 1, 50000).Finish().ok());  // what fits is served
+  holder->WritesDone();
+  EXPECT_EQ(holder->Finish().error_code(), grpc::StatusCode::NOT_FOUND);  // the 4th never came
+  // What a finished call held is given back.
+  EXPECT_EQ(SettledCallsInFlight(*mock), 0);
+  EXPECT_TRUE(BulkCreate(stub.get(), 3, 300000).Finish().ok());
+}
+
 TEST(Limits, CallsBeyondMaxConcurrentCallsAreRefusedUntilOthersFinish) {
   auto mock =
       StartMock([](MockServerOptions* options) { options->limits.max_concurrent_calls = 2; });
