@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -96,6 +97,11 @@ struct ServeFlags {
   int max_message_size = 4 << 20;
   int64_t max_stream_messages = 100000;
   int64_t max_concurrent_calls = 10000;
+  int64_t max_call_request_bytes = int64_t{64} << 20;
+  int64_t max_held_request_bytes = int64_t{1} << 30;
+  int64_t journal_size = 1000;
+  int64_t max_interactions = 1000000;
+  int64_t journal_bytes = int64_t{64} << 20;
 };
 
 int RunServe(const SchemaOptions& schema_options, const std::vector<std::string>& paths,
@@ -117,6 +123,11 @@ int RunServe(const SchemaOptions& schema_options, const std::vector<std::string>
   options.max_message_bytes = flags.max_message_size;
   options.limits.max_stream_messages = flags.max_stream_messages;
   options.limits.max_concurrent_calls = flags.max_concurrent_calls;
+  options.limits.max_call_request_bytes = flags.max_call_request_bytes;
+  options.limits.max_held_request_bytes = flags.max_held_request_bytes;
+  options.journal_size = static_cast<size_t>(flags.journal_size);
+  options.journal_bytes = flags.journal_bytes;
+  options.max_interactions = static_cast<size_t>(flags.max_interactions);
   auto server = understudy::MockServer::Start(options);
   if (!server.ok()) {
     PrintProblems(server.status());
@@ -222,9 +233,10 @@ int main(int argc, char** argv) {
                   "problem is reported and the previous interactions keep serving");
   serve->add_flag("--no-admin", serve_flags.no_admin,
                   "do not serve the admin service understudy.admin.v1.MockAdmin");
-  serve->add_option("--admin-token", serve_flags.admin_token,
-                    "admin calls need metadata `authorization: Bearer TOKEN`")
-      ->envname("UNDERSTUDY_ADMIN_TOKEN");
+  CLI::Option* admin_token =
+      serve->add_option("--admin-token", serve_flags.admin_token,
+                        "admin calls need metadata `authorization: Bearer TOKEN`")
+          ->envname("UNDERSTUDY_ADMIN_TOKEN");
   serve->add_option("--tls-cert", serve_flags.tls.cert_file,
                     "serve TLS with this PEM certificate chain (with --tls-key)");
   serve->add_option("--tls-key", serve_flags.tls.key_file, "PEM private key of --tls-cert");
@@ -240,6 +252,29 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--max-concurrent-calls", serve_flags.max_concurrent_calls,
                     "mocked calls served at once; more: RESOURCE_EXHAUSTED (0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--max-call-request-bytes", serve_flags.max_call_request_bytes,
+                    "request bytes one call may send in all; more: RESOURCE_EXHAUSTED (0: no "
+                    "bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--max-held-request-bytes", serve_flags.max_held_request_bytes,
+                    "request bytes all calls in flight may hold at once; more: "
+                    "RESOURCE_EXHAUSTED (0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--max-interactions", serve_flags.max_interactions,
+                    "interactions the admin service and --watch may grow the set to (0: no "
+                    "bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--journal-size", serve_flags.journal_size,
+                    "recorded calls kept for the admin service (0: no journal)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--journal-bytes", serve_flags.journal_bytes,
+                    "bytes the recorded calls may take; the oldest go first (0: no bound)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   serve->add_option("paths", paths, "interaction files or directories")->required();
@@ -340,6 +375,14 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitCannotRun;
   }
   if (*serve) {
+    // An empty token would turn authentication off without a word: refuse it.
+    const char* token_env = std::getenv("UNDERSTUDY_ADMIN_TOKEN");
+    if ((admin_token->count() > 0 || token_env != nullptr) && serve_flags.admin_token.empty()) {
+      std::cerr << "serve: the admin token is empty ("
+                << (admin_token->count() > 0 ? "--admin-token \"\"" : "UNDERSTUDY_ADMIN_TOKEN=")
+                << "): give a token, or leave it out for an admin service without one\n";
+      return kExitCannotRun;
+    }
     return RunServe(schema, paths, serve_flags);
   }
   if (*check) return RunCheck(schema, paths);

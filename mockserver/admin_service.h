@@ -17,12 +17,24 @@
 // unknown name NOT_FOUND. With a non-empty token every call must carry metadata
 // `authorization: Bearer <token>`, or it fails UNAUTHENTICATED and changes nothing.
 //
+// The work of every call (compiling added interactions, rendering the journal as JSON) runs on
+// one thread of the service's own, never on gRPC's callback threads: a burst of large changes
+// cannot hold up the mocked calls. Calls are answered in arrival order; beyond
+// kMaxQueuedCalls waiting, a call is refused with RESOURCE_EXHAUSTED. Answers that would pass
+// the server's message size limit stop early: ListInteractions with a page token, GetJournal
+// and ListUnmatchedCalls with the count of calls left out.
+//
 // Thread safety: serves any number of concurrent calls (MockServer is thread-safe).
 #ifndef UNDERSTUDY_MOCKSERVER_ADMIN_SERVICE_H_
 #define UNDERSTUDY_MOCKSERVER_ADMIN_SERVICE_H_
 
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "understudy/admin/v1/admin.grpc.pb.h"
 
@@ -32,8 +44,13 @@ class MockServer;
 
 class AdminService final : public admin::v1::MockAdmin::CallbackService {
  public:
-  // `server` must outlive this service. An empty `token` lets every call through.
-  AdminService(MockServer* server, std::string token);
+  static constexpr size_t kMaxQueuedCalls = 64;
+
+  // `server` must outlive this service. An empty `token` lets every call through. Answers are
+  // kept under `max_response_bytes` (the server's send limit; 0: 4 MiB, a client's default).
+  AdminService(MockServer* server, std::string token, int max_response_bytes = 0);
+  // Answers the calls still queued, then stops the worker.
+  ~AdminService() override;
 
   grpc::ServerUnaryReactor* AddInteractions(grpc::CallbackServerContext* context,
                                             const admin::v1::AddInteractionsRequest* request,
@@ -64,13 +81,22 @@ class AdminService final : public admin::v1::MockAdmin::CallbackService {
       admin::v1::SetScenarioStateResponse* response) override;
 
  private:
-  // Checks the token, runs `body` (which must not block for long) and finishes the call with
-  // its status; an exception becomes INTERNAL rather than leaving the reactor.
+  // Checks the token, then queues `body` for the worker, which runs it and finishes the call
+  // with its status; an exception becomes INTERNAL rather than leaving the reactor. `body` must
+  // capture the request and response by pointer: it runs after this returns.
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                   const std::function<grpc::Status()>& body) const;
+                                   std::function<grpc::Status()> body);
+  void Work();
 
   MockServer* const server_;
   const std::string token_;
+  const size_t max_response_bytes_;
+
+  std::mutex mu_;
+  std::condition_variable queued_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::thread worker_;                       // last: starts once the rest is ready
 };
 
 }  // namespace understudy

@@ -11,9 +11,10 @@ namespace understudy {
 LiveInteractions::LiveInteractions(std::shared_ptr<const Schema> schema, MockService* service,
                                    std::vector<std::string> paths,
                                    std::vector<InteractionSet::Source> inline_sources,
-                                   const InteractionSet& initial)
+                                   const InteractionSet& initial, size_t max_interactions)
     : schema_(std::move(schema)),
       service_(service),
+      max_interactions_(max_interactions),
       paths_(std::move(paths)),
       inline_(std::move(inline_sources)),
       base_(EntriesOf(initial, false)),
@@ -121,6 +122,11 @@ void LiveInteractions::SetScenarioState(const std::string& scenario, const std::
 }
 
 absl::Status LiveInteractions::Publish(std::vector<Entry> entries, bool carry) {
+  if (max_interactions_ > 0 && entries.size() > max_interactions_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the change would make ", entries.size(), " interactions, over the mock's "
+                     "limit of ", max_interactions_, " (--max-interactions); nothing changed"));
+  }
   Diagnostics diagnostics;
   std::vector<std::unique_ptr<Interaction>> compiled;
   compiled.reserve(entries.size());

@@ -39,10 +39,12 @@ class LiveInteractions {
  public:
   // `initial` is what InteractionSet::Load(schema, paths, inline_sources) returned; `service`
   // serves it already and must outlive this object.
+  // A change that would serve more than `max_interactions` (0: no bound) is refused with
+  // RESOURCE_EXHAUSTED.
   LiveInteractions(std::shared_ptr<const Schema> schema, MockService* service,
                    std::vector<std::string> paths,
                    std::vector<InteractionSet::Source> inline_sources,
-                   const InteractionSet& initial);
+                   const InteractionSet& initial, size_t max_interactions = 0);
 
   // One interaction object, or a whole file {"interactions": [...]}; labelled "<added N>" in
   // errors and in the interactions' `file`.
@@ -77,6 +79,7 @@ class LiveInteractions {
 
   const std::shared_ptr<const Schema> schema_;
   MockService* const service_;
+  const size_t max_interactions_;
 
   mutable std::mutex mu_;                             // serializes changes
   std::vector<std::string> paths_;                    // guarded by mu_

@@ -74,13 +74,15 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
 
   CallObserver* observer = options.observer;
   if (options.journal_size > 0) {
-    impl.journal = std::make_unique<Journal>(impl.schema, options.journal_size, options.observer);
+    impl.journal = std::make_unique<Journal>(impl.schema, options.journal_size, options.observer,
+                                              options.journal_bytes);
     observer = impl.journal.get();
   }
   impl.mock = std::make_unique<MockService>(*set, observer, options.limits);
   impl.live = std::make_unique<LiveInteractions>(impl.schema, impl.mock.get(),
                                                  options.interaction_paths,
-                                                 std::move(inline_sources), **set);
+                                                 std::move(inline_sources), **set,
+                                                 options.max_interactions);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -94,7 +96,8 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
   }
   std::vector<std::string> extra_services = {"grpc.health.v1.Health"};
   if (options.admin) {
-    impl.admin = std::make_unique<AdminService>(out.get(), options.admin_token);
+    impl.admin =
+        std::make_unique<AdminService>(out.get(), options.admin_token, options.max_message_bytes);
     builder.RegisterService(impl.admin.get());
     extra_services.push_back(admin::v1::MockAdmin::service_full_name());
   }

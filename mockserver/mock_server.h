@@ -71,9 +71,10 @@ struct MockServerOptions {
   ServerTls tls;
   // Limits; exceeding one ends the call with RESOURCE_EXHAUSTED. A message larger than
   // `max_message_bytes`, either way, is refused by gRPC; `limits` bound the calls in flight and
-  // the client messages of one call (mockserver/mock_service.h). 0: no bound.
+  // the client messages of one call, the request bytes of one call and of all calls in flight
+  // (mockserver/mock_service.h). 0: no bound.
   int max_message_bytes = 4 << 20;
-  CallLimits limits = {10000, 100000};
+  CallLimits limits = {10000, 100000, int64_t{64} << 20, int64_t{1} << 30};
   bool reflection = true;
   // Serve understudy.admin.v1.MockAdmin (proto/understudy/admin/v1/admin.proto, see
   // mockserver/admin_service.h) on the same server: live control for clients other than the
@@ -81,7 +82,11 @@ struct MockServerOptions {
   bool admin = false;
   // When not empty, every admin call needs metadata `authorization: Bearer <admin_token>`.
   std::string admin_token;
+  // Interactions the live set may grow to through Add/AddFile/Reload and the admin service
+  // (0: no bound); a change past it is refused with RESOURCE_EXHAUSTED.
+  size_t max_interactions = 1000000;
   size_t journal_size = 1000;        // the most recent calls kept; 0 turns the journal off
+  int64_t journal_bytes = int64_t{64} << 20;  // and the bytes they may take (0: no bound)
   CallObserver* observer = nullptr;  // told of every finished call; must outlive the server
 };
 

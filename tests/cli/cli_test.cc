@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -499,6 +500,21 @@ TEST_F(CallBinaryHeader, InvalidBase64ExitsTwo) {
   EXPECT_EQ(result.out, "");
   EXPECT_THAT(result.err, HasSubstr("x-trace-bin"));
   EXPECT_THAT(result.err, HasSubstr("base64"));
+}
+
+// An empty token would turn the admin service's authentication off without a word.
+TEST(ServeCommand, EmptyAdminTokenIsRefusedNotTakenAsNoAuthentication) {
+  RunResult flag = RunUnderstudy({"serve", "--proto", "proto/user.proto", "--listen",
+                                  "127.0.0.1:0", "--admin-token", "", "contracts/user_service"});
+  EXPECT_EQ(flag.exit_code, 2) << flag.err;
+  EXPECT_THAT(flag.err, HasSubstr("the admin token is empty (--admin-token \"\")"));
+  EXPECT_THAT(flag.out, Not(HasSubstr("listening on")));
+  setenv("UNDERSTUDY_ADMIN_TOKEN", "", 1);
+  RunResult env = RunUnderstudy({"serve", "--proto", "proto/user.proto", "--listen",
+                                 "127.0.0.1:0", "contracts/user_service"});
+  unsetenv("UNDERSTUDY_ADMIN_TOKEN");
+  EXPECT_EQ(env.exit_code, 2) << env.err;
+  EXPECT_THAT(env.err, HasSubstr("the admin token is empty (UNDERSTUDY_ADMIN_TOKEN=)"));
 }
 
 }  // namespace

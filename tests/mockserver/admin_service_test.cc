@@ -5,10 +5,15 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -334,6 +339,149 @@ TEST_F(AdminServiceTest, ReflectionListsAndDescribesTheAdminService) {
   EXPECT_EQ(file.service(0).method_size(), 9);
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// `count` GetUser interactions "user N" answering userId N, as one file.
+std::string ManyUsers(int count, int first = 0) {
+  std::string json = R"({"interactions": [)";
+  for (int i = first; i < first + count; ++i) {
+    if (i > first) json += ",";
+    json += absl::StrCat(R"({"name": "user )", i, R"(", "method": "user.UserService/GetUser",)",
+                         R"("request": {"body": {"userId": ")", i, R"("}},)",
+                         R"("response": {"body": {"user": {"id": ")", i, R"("}}}})");
+  }
+  return json + "]}";
+}
+
+std::unique_ptr<MockServer> StartWith(void (*configure)(MockServerOptions*)) {
+  MockServerOptions options;
+  options.schema.proto_files = {std::string(UNDERSTUDY_SOURCE_DIR) + "/proto/user.proto"};
+  options.interaction_json = {kStartInteractions};
+  options.admin = true;
+  configure(&options);
+  auto mock = MockServer::Start(options);
+  EXPECT_TRUE(mock.ok()) << mock.status();
+  return mock.ok() ? std::move(*mock) : nullptr;
+}
+
+std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 60) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+// Adds of a large set recompile it on the admin service's own thread: while several queue up,
+// the mocked calls are answered at once, not after them.
+TEST(AdminService, LargeAddsQueuedUpDoNotHoldUpMockedCalls) {
+  auto mock = StartWith([](MockServerOptions* options) {
+    options->interaction_json.push_back(ManyUsers(5000));
+  });
+  ASSERT_NE(mock, nullptr);
+  auto admin = v1::MockAdmin::NewStub(mock->Channel());
+  constexpr int kAdds = 4;
+  std::atomic<int> adds_done{0};
+  std::vector<std::thread> adders;
+  for (int a = 0; a < kAdds; ++a) {
+    adders.emplace_back([&, a] {
+      v1::AddInteractionsRequest request;
+      request.set_json(ManyUsers(1, 100000 + a));
+      v1::AddInteractionsResponse response;
+      grpc::Status status = admin->AddInteractions(Deadline(120).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      ++adds_done;
+    });
+  }
+  // Wait until the first add has reached the server (the set grows by one when it lands).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (mock->interactions()->interactions().size() == 5001 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto users = user::UserService::NewStub(mock->Channel());
+  user::GetUserRequest request;
+  request.set_user_id("123");
+  user::GetUserResponse response;
+  grpc::Status status = users->GetUser(Deadline(30).get(), request, &response);
+  const int done_when_answered = adds_done.load();
+  for (auto& adder : adders) adder.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.user().id(), "123");
+  EXPECT_LT(done_when_answered, kAdds) << "the mocked call waited for every admin change";
+  EXPECT_EQ(mock->interactions()->interactions().size(), 5001u + kAdds);
+}
+
+TEST(AdminService, ListInteractionsPagesAndStopsBeforeTheMessageSizeLimit) {
+  auto mock = StartWith([](MockServerOptions* options) {
+    options->interaction_json.push_back(ManyUsers(3000, 1000));
+    options->max_message_bytes = 64 << 10;
+  });
+  ASSERT_NE(mock, nullptr);
+  auto admin = v1::MockAdmin::NewStub(mock->Channel());
+  // Explicit pages.
+  v1::ListInteractionsRequest request;
+  request.set_page_size(2);
+  v1::ListInteractionsResponse page;
+  ASSERT_TRUE(admin->ListInteractions(Deadline().get(), request, &page).ok());
+  EXPECT_EQ(page.interactions_size(), 2);
+  EXPECT_EQ(page.next_page_token(), "2");
+  EXPECT_EQ(page.total(), 3001);
+  // No page size: each answer stops before 64 KiB, and the pages together hold every one.
+  std::set<std::string> names;
+  request.Clear();
+  int pages = 0;
+  do {
+    page.Clear();
+    grpc::Status status = admin->ListInteractions(Deadline().get(), request, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LT(page.ByteSizeLong(), 64u << 10);
+    for (const auto& interaction : page.interactions()) names.insert(interaction.name());
+    request.set_page_token(page.next_page_token());
+    ++pages;
+  } while (!page.next_page_token().empty() && pages < 100);
+  EXPECT_GT(pages, 1);
+  EXPECT_EQ(names.size(), 3001u);
+  request.set_page_token("nonsense");
+  EXPECT_EQ(admin->ListInteractions(Deadline().get(), request, &page).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(AdminService, JournalAnswerKeepsTheMostRecentCallsThatFitAndCountsTheRest) {
+  auto mock = StartWith([](MockServerOptions* options) {
+    options->interaction_json.push_back(R"({"interactions": [{"name": "any",
+        "method": "user.UserService/GetUser", "response": {"body": {}}}]})");
+    options->max_message_bytes = 64 << 10;
+  });
+  ASSERT_NE(mock, nullptr);
+  auto users = user::UserService::NewStub(mock->Channel());
+  for (int i = 0; i < 40; ++i) {
+    user::GetUserRequest request;
+    request.set_user_id(std::to_string(i) + std::string(4000, '.'));
+    user::GetUserResponse response;
+    ASSERT_TRUE(users->GetUser(Deadline().get(), request, &response).ok());
+  }
+  auto admin = v1::MockAdmin::NewStub(mock->Channel());
+  v1::GetJournalResponse journal;
+  grpc::Status status = admin->GetJournal(Deadline().get(), {}, &journal);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_GT(journal.calls_size(), 0);
+  EXPECT_GT(journal.omitted(), 0);
+  EXPECT_EQ(journal.calls_size() + journal.omitted(), 40);
+  EXPECT_EQ(journal.calls(journal.calls_size() - 1).sequence(), 40u);
+}
+
+TEST(AdminService, AddPastMaxInteractionsIsResourceExhaustedAndChangesNothing) {
+  auto mock = StartWith([](MockServerOptions* options) { options->max_interactions = 3; });
+  ASSERT_NE(mock, nullptr);
+  auto admin = v1::MockAdmin::NewStub(mock->Channel());
+  v1::AddInteractionsRequest request;
+  request.set_json(ManyUsers(3));
+  v1::AddInteractionsResponse response;
+  grpc::Status status = admin->AddInteractions(Deadline().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("4 interactions, over the mock's limit of 3"));
+  EXPECT_EQ(mock->interactions()->interactions().size(), 1u);
+  request.set_json(ManyUsers(2));
+  EXPECT_TRUE(admin->AddInteractions(Deadline().get(), request, &response).ok());
 }
 
 }  // namespace
