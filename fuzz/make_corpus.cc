@@ -10,6 +10,7 @@
 // interaction on its own.
 // Files of 4 KiB or more are left out. The committed fuzz/corpus is this output (a ctest checks
 // that the file names still agree).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -226,6 +227,47 @@ int main(int argc, char** argv) {
     if (static_cast<int>(sequence.size()) < understudy::fuzz::kMaxServiceCalls) {
       sequence.push_back(service.calls[0]);
     }
+  }
+  // Calls that reach mock_call_fuzzer's echo interactions (its kEchoEverywhere, keyed on
+  // x-custom) with values gRPC could not send as they are: a -bin value that is not text, CR/LF
+  // and non-ASCII text from a body, status codes that are no code.
+  auto key_index = [&](const std::string& key) {
+    return static_cast<int>(std::find(keys.begin(), keys.end(), key) - keys.begin());
+  };
+  auto method_index = [&](const std::string& path) {
+    return static_cast<int>(std::find(call_methods.begin(), call_methods.end(), path) -
+                            call_methods.begin());
+  };
+  const std::string field1 = "\x0a";  // field 1, length-delimited
+  auto string_field = [&](const std::string& text) {
+    return field1 + static_cast<char>(text.size()) + text;
+  };
+  const std::string binary("\xff\x00\r\n\xc3", 5);
+  struct Hostile {
+    const char* name;
+    const char* method;
+    std::string custom, tenant;
+    std::vector<std::string> messages;
+  };
+  const std::vector<Hostile> hostile = {
+      {"headers", "/user.UserService/GetUser", "h", "t", {string_field("h\r\nx: \xc3\xa9\x7f")}},
+      {"status", "/user.UserService/GetUser", "s", "NOT_A_CODE", {string_field("s\t1")}},
+      {"status-code", "/user.UserService/GetUser", "s", "9", {string_field("s")}},
+      {"stream", "/user.UserService/StreamUsers", "x\x01", "17", {""}},
+      {"client-stream", "/user.UserService/CreateUserStream", "x", "-1",
+       {string_field("\xc3\xa9\n"), string_field("b")}},
+      {"conversation", "/user.UserService/BidirectionalStream", "x", "OK",
+       {string_field("r\n"), string_field("r2")}},
+  };
+  for (const Hostile& h : hostile) {
+    understudy::fuzz::CallInput input;
+    input.method = method_index(h.method);
+    input.metadata = {{key_index("x-custom"), h.custom},
+                      {key_index("x-trace-bin"), binary},
+                      {key_index("x-tenant"), h.tenant}};
+    input.messages = h.messages;
+    out.Write("mock_call", std::string("hostile-echo-") + h.name,
+              input.Encode(static_cast<int>(call_methods.size())));
   }
   for (const auto& [stem, file] : files) out.Write("interaction_loader", stem, file.dump());
   for (const auto& [stem, sequence] : sequences) {

@@ -7,8 +7,15 @@
 // gives up would): calls the mock keeps open on purpose (health's Watch, slow streams) end there
 // instead of at their deadline, and cancellation in every state of a call gets exercised.
 //
-// Invariant: every call ends with a status. A crash, a sanitizer report or a call that never
-// ends (no status 10 s after its deadline or its cancellation) is a finding.
+// Beside the contracts, interactions that any call carrying `x-custom` reaches put what the
+// client sent into every templated position — headers (plain and -bin), trailers, the status
+// code, message and details, body fields, stream messages, conversation steps — so hostile
+// bytes (a -bin value in a plain header or a proto3 string, CR/LF, NUL or non-ASCII text from a
+// body in a header, a status code that is no code) reach each check gRPC would abort on.
+//
+// Invariant: every call ends with a status, and the process's memory stays bounded. A crash, a
+// sanitizer report, a call that never ends (no status 10 s after its deadline or its
+// cancellation) or a resident size past kMaxRssBytes is a finding.
 // UNDERSTUDY_FUZZ_VERBOSE=1 prints each call and its status.
 #include <chrono>
 #include <cstdint>
@@ -70,10 +77,68 @@ std::string FastContracts() {
   return dir;
 }
 
+// Hostile requests' values echoed everywhere a template may stand (see the top of the file).
+constexpr char kEchoEverywhere[] = R"({"interactions": [
+  {"name": "echo into headers, trailers and body", "method": "user.UserService/GetUser",
+   "priority": 100, "request": {"metadata": {"x-custom": {"$regex": "(?s)h.*"}}},
+   "response": {
+     "headers": {"x-echo": "{{request.body.userId}}", "x-echo-bin": "{{request.metadata.x-trace-bin}}",
+                 "x-custom-echo": "<{{request.metadata.x-custom}}>"},
+     "trailers": {"x-echo": "{{request.metadata.x-trace-bin}}", "x-id": "{{request.body.userId}}"},
+     "body": {"user": {"id": "{{request.metadata.x-trace-bin}}", "name": "{{request.body.userId}}",
+                       "email": "{{request.metadata.x-tenant}}"}}}},
+  {"name": "echo into the status", "method": "user.UserService/GetUser",
+   "priority": 100, "request": {"metadata": {"x-custom": {"$regex": "(?s)s.*"}}},
+   "response": {
+     "trailers": {"x-echo-bin": "{{request.metadata.x-trace-bin}}"},
+     "status": {"code": "{{request.metadata.x-tenant}}",
+                "message": "{{request.body.userId}} {{request.metadata.x-trace-bin}}",
+                "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                             "reason": "{{request.metadata.x-trace-bin}}",
+                             "domain": "{{request.body.userId}}",
+                             "metadata": {"tenant": "{{request.metadata.x-tenant}}"}}]}}},
+  {"name": "echo into a stream", "method": "user.UserService/StreamUsers",
+   "priority": 100, "request": {"metadata": {"x-custom": {"$regex": "(?s).*"}}},
+   "response": {
+     "headers": {"x-echo": "{{request.metadata.x-trace-bin}}"},
+     "stream": [{"body": {"user": {"id": "{{request.metadata.x-trace-bin}}"}}},
+                {"body": {"user": {"name": "{{request.metadata.x-custom}}"}}}],
+     "trailers": {"x-echo": "{{request.metadata.x-custom}}"},
+     "status": {"code": "{{request.metadata.x-tenant}}", "message": "after the stream"}}},
+  {"name": "echo client messages", "method": "user.UserService/CreateUserStream",
+   "priority": 100, "request": {"metadata": {"x-custom": {"$regex": "(?s).*"}}},
+   "response": {
+     "headers": {"x-first": "{{request.stream.0.name}}", "x-last": "{{request.body.email}}"},
+     "trailers": {"x-first-bin": "{{request.stream.0.name}}"},
+     "body": {"createdCount": "{{request.metadata.x-tenant}}"}}},
+  {"name": "echo a conversation", "method": "user.UserService/BidirectionalStream",
+   "priority": 100, "request": {"metadata": {"x-custom": {"$regex": "(?s).*"}}},
+   "response": {"headers": {"x-echo": "{{request.metadata.x-trace-bin}}"},
+                "trailers": {"x-last": "{{request.body.requestId}}"},
+                "status": {"code": "{{request.metadata.x-tenant}}"}},
+   "conversation": [{"client": {}}, {"server": {"requestId": "{{request.body.requestId}}",
+                                                "message": "{{request.metadata.x-trace-bin}}"}},
+                    {"client": {}}, {"server": {"requestId": "{{request.stream.0.userId}}"}}]}
+]})";
+
+// Resident memory past this is a finding: the mock's bounds keep it far below (ASan's shadow
+// memory and quarantine included).
+constexpr int64_t kMaxRssBytes = int64_t{3} << 30;
+
+int64_t ResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  }
+  return 0;
+}
+
 std::unique_ptr<understudy::MockServer> StartMock() {
   understudy::MockServerOptions options;
   options.prebuilt_schema = understudy::fuzz::LoadUserSchema();
   options.interaction_paths = {FastContracts()};
+  options.interaction_json = {kEchoEverywhere};
   options.listen = "";
   options.journal_size = 16;
   auto mock = understudy::MockServer::Start(options);
@@ -233,6 +298,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (status.error_code() < grpc::OK || status.error_code() > grpc::UNAUTHENTICATED) {
     Fail("a call ended with status code " + std::to_string(status.error_code()));
+  }
+  static int calls = 0;
+  if (++calls % 256 == 0 && ResidentBytes() > kMaxRssBytes) {
+    Fail("the process holds " + std::to_string(ResidentBytes()) + " bytes after " +
+         std::to_string(calls) + " calls");
   }
   return 0;
 }
