@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/json_message.h"
 #include "src/response.h"
 #include "verify/verify_case.h"
 
@@ -48,6 +49,10 @@ absl::StatusOr<std::vector<std::string>> EncodeRequests(const Schema& schema,
       return absl::InvalidArgumentError(absl::StrCat("request ", index, ": not a valid ",
                                                      type->full_name(), ": ",
                                                      std::string(status.message())));
+    }
+    if (!message->IsInitialized()) {
+      return absl::InvalidArgumentError(absl::StrCat("request ", index, ": ",
+                                                     MissingRequiredFields(*message)));
     }
     out.push_back(message->SerializeAsString());
   }

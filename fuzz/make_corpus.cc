@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
     };
     std::vector<Seed> seeds;
     for (size_t k = 0; k < requests.size(); ++k) {
-      seeds.push_back({"request-" + std::to_string(k), requests[k]->SerializeAsString(), true});
+      seeds.push_back({"request-" + std::to_string(k), requests[k]->SerializePartialAsString(), true});
     }
     understudy::MetadataView metadata;
     understudy::Request call{&metadata, requests.empty() ? nullptr : requests[0].get(), &requests};
@@ -189,8 +189,7 @@ int main(int argc, char** argv) {
       out.Write("wire_format", base + "-" + name, type_byte + bytes);
       auto message = schema->NewMessage(type);
       std::string text;
-      message->ParseFromString(bytes);
-      if (pb::util::MessageToJsonString(*message, &text).ok()) {
+      if (message->ParseFromString(bytes) && pb::util::MessageToJsonString(*message, &text).ok()) {
         out.Write("json_codec", base + "-" + name, type_byte + text);
       }
       if (is_request) {

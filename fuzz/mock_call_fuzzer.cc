@@ -348,7 +348,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
       std::unique_ptr<pb::Message> parsed(prototype != nullptr ? prototype->New() : nullptr);
       if (parsed != nullptr && parsed->ParseFromString(message)) {
         understudy::fuzz::MessageMutator(seed).Mutate(parsed.get());
-        parsed->SerializeToString(&message);
+        parsed->SerializePartialToString(&message);  // a mutation may clear a required field
       } else {
         mutate_text(&message, understudy::fuzz::kMaxMessageBytes);
       }

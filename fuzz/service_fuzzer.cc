@@ -42,7 +42,10 @@ std::string CodeName(grpc::StatusCode code) {
 
 std::string Json(const pb::Message& message) {
   std::string out;
-  if (!pb::util::MessageToJsonString(message, &out).ok()) return message.ShortDebugString();
+  // The JSON printer aborts on a message without its proto2 required fields.
+  if (!message.IsInitialized() || !pb::util::MessageToJsonString(message, &out).ok()) {
+    return message.ShortDebugString();
+  }
   return out;
 }
 
@@ -242,7 +245,10 @@ ServiceHarness::Prepared ServiceHarness::Prepare(const ServiceCall& call) const 
   Prepared out;
   for (size_t i = 0; i < count; ++i) {
     std::unique_ptr<pb::Message> message(prototype->New());
-    if (i < call.messages.size() && !message->ParseFromString(call.messages[i])) message->Clear();
+    // Partial: fuzzed requests may lack proto2 required fields, which the service must survive.
+    if (i < call.messages.size() && !message->ParsePartialFromString(call.messages[i])) {
+      message->Clear();
+    }
     out.requests.push_back(std::move(message));
   }
   return out;
@@ -281,7 +287,7 @@ CallOutcome ServiceHarness::Make(const ServiceCall& call, const Prepared& prepar
     const size_t count = prepared.requests.size();
     bool half_closed = false;
     for (size_t i = 0; i < count; ++i) {
-      std::string bytes = prepared.requests[i]->SerializeAsString();
+      std::string bytes = prepared.requests[i]->SerializePartialAsString();
       grpc::Slice slice(bytes);
       grpc::ByteBuffer buffer(&slice, 1);
       const bool last = i + 1 == count;
@@ -433,9 +439,9 @@ size_t ServiceHarness::Mutate(uint8_t* data, size_t size, size_t max_size, unsig
       size_t index = method->client_streaming() ? rng() % call.messages.size() : 0;
       std::string& message = call.messages[index];
       std::unique_ptr<pb::Message> parsed(Prototype(method)->New());
-      if (!parsed->ParseFromString(message)) parsed->Clear();
+      if (!parsed->ParsePartialFromString(message)) parsed->Clear();
       MessageMutator(static_cast<unsigned>(rng())).Mutate(parsed.get());
-      parsed->SerializeToString(&message);
+      parsed->SerializePartialToString(&message);
     }
   }
   std::string out = Encode(input);

@@ -27,7 +27,7 @@ CallOutcome PlayCall(grpc::GenericStub* stub, const FuzzRequest& request,
     // Each step fails once the call is over; the status then says why.
     bool open = call.Start();
     for (size_t i = 0; open && i < request.messages.size(); ++i) {
-      open = call.Write(request.messages[i]->SerializeAsString());
+      open = call.Write(request.messages[i]->SerializePartialAsString());
     }
     if (open) call.WritesDone();
     std::string reply;

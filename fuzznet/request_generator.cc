@@ -156,7 +156,8 @@ bool RequestCorpus::AddSeed(const pb::MethodDescriptor* method,
   for (const auto& text : json_messages) {
     auto message = schema_->NewMessage(method->input_type());
     if (!pb::util::JsonStringToMessage(text, message.get()).ok()) return false;
-    serialized.push_back(message->SerializeAsString());
+    fuzz::FillRequiredFields(message.get());
+    serialized.push_back(message->SerializePartialAsString());
   }
   if (serialized.size() < MinMessages(method) || (!IsStream(method) && serialized.size() != 1)) {
     return false;
@@ -172,7 +173,7 @@ bool RequestCorpus::AddSeed(const pb::MethodDescriptor* method,
 
 void RequestCorpus::Add(const FuzzRequest& request, std::minstd_rand* rng) {
   std::vector<std::string> serialized;
-  for (const auto& m : request.messages) serialized.push_back(m->SerializeAsString());
+  for (const auto& m : request.messages) serialized.push_back(m->SerializePartialAsString());
   std::lock_guard<std::mutex> lock(mu_);
   auto& entries = entries_[request.method];
   if (entries.size() < kMaxCorpusPerMethod) {
@@ -207,7 +208,7 @@ bool RequestGenerator::Next(const pb::MethodDescriptor* method, FuzzRequest* out
     out->json.clear();
     for (const auto& bytes : corpus_->Pick(method, &rng_)) {
       auto message = schema_->NewMessage(method->input_type());
-      message->ParseFromString(bytes);
+      message->ParsePartialFromString(bytes);
       out->messages.push_back(std::move(message));
     }
     int stack = kStackChoices[Below(sizeof(kStackChoices) / sizeof(int))];
@@ -270,6 +271,8 @@ bool RequestGenerator::Normalize(FuzzRequest* request) {
     if (bytes > kMaxRequestBytes) return false;
     MakeStringsUtf8(message.get());
     FixWellKnownTypes(*schema_, message.get());
+    // A mutation may have cleared a proto2 required field; the JSON printer aborts without it.
+    fuzz::FillRequiredFields(message.get());
     std::string text;
     // The text must also be JSON that interaction files can hold (e.g. valid UTF-8).
     if (!pb::util::MessageToJsonString(*message, &text).ok() || !nlohmann::json::accept(text)) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "mockserver/mock_service.h"
+#include "src/json_message.h"
 #include "src/selector.h"
 
 namespace understudy {
@@ -43,12 +44,15 @@ std::unique_ptr<pb::Message> DecodeMessage(grpc::ByteBuffer* in, const pb::Messa
                                            grpc::Status* error) {
   std::unique_ptr<pb::Message> message(prototype.New());
   grpc::ProtoBufferReader reader(in);
-  bool ok = message->ParseFromZeroCopyStream(&reader) && reader.status().ok();
+  bool ok = message->ParsePartialFromZeroCopyStream(&reader) && reader.status().ok();
   in->Clear();
-  if (ok) return message;
+  if (ok && message->IsInitialized()) return message;
+  // A proto2 request without its required fields is refused, as gRPC's generated servers do (with
+  // INTERNAL there): matching, templates and the journal all see complete messages only.
   *error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("request message ", index, " of ", MethodName(method),
-                                     " is not a valid ", method->input_type()->full_name()));
+                                     " is not a valid ", method->input_type()->full_name(),
+                                     ok ? absl::StrCat(": ", MissingRequiredFields(*message)) : ""));
   return nullptr;
 }
 

@@ -21,8 +21,6 @@ constexpr size_t kParallelFrom = 64;
 namespace pb = google::protobuf;
 using json = nlohmann::json;
 
-struct TooDeep {};
-
 class Loader {
  public:
   Loader(const Schema& schema, std::string file, Diagnostics* diagnostics)
@@ -42,9 +40,15 @@ class Loader {
   void CheckKeys(const json& object, const std::vector<std::string>& allowed,
                  const std::string& pointer, const std::string& what);
   bool ReadInt(const json& spec, const char* key, const std::string& pointer, int64_t min,
-               int64_t* out);
+               int64_t* out, int64_t max = INT64_MAX);
   bool ReadString(const json& spec, const char* key, const std::string& pointer, std::string* out);
   void CompileRequest(const json& request, const std::string& pointer, Interaction* out);
+  // Reports proto2 required fields of `type` that the request spec leaves out (the verifier
+  // sends what the spec lists: protobuf would refuse to serialize it).
+  void CheckRequired(const json& spec, const pb::Descriptor* type, const std::string& pointer);
+  // `value` of `field` (an array, map or single value, or a matcher of one).
+  void CheckRequiredIn(const json& value, const pb::FieldDescriptor* field,
+                       const std::string& pointer);
   void CompileResponse(const json& response, const std::string& pointer, Interaction* out);
   void CompileConversation(const json& steps, const std::string& pointer, Interaction* out);
   std::optional<ServerMessage> CompileServerMessage(const json& spec, const char* body_key,
@@ -80,13 +84,18 @@ void Loader::CheckKeys(const json& object, const std::vector<std::string>& allow
 }
 
 bool Loader::ReadInt(const json& spec, const char* key, const std::string& pointer, int64_t min,
-                     int64_t* out) {
+                     int64_t* out, int64_t max) {
   if (!spec.contains(key)) return false;
   const json& v = spec[key];
-  if (!v.is_number_integer() || v.get<int64_t>() < min) {
+  // An unsigned value above INT64_MAX would read as a negative int64.
+  const bool in_range = v.is_number_integer() &&
+                        !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX) &&
+                        v.get<int64_t>() >= min && v.get<int64_t>() <= max;
+  if (!in_range) {
+    std::string range = min == INT64_MIN ? "" : absl::StrCat(" >= ", min);
+    if (max != INT64_MAX) range = absl::StrCat(" from ", min, " to ", max);
     Error(JoinPointer(pointer, key),
-          absl::StrCat("expected an integer", min == INT64_MIN ? "" : absl::StrCat(" >= ", min),
-                       ", got ", v.dump()));
+          absl::StrCat("expected an integer", range, ", got ", v.dump()));
     return false;
   }
   *out = v.get<int64_t>();
@@ -208,6 +217,76 @@ std::unique_ptr<Interaction> Loader::Compile(const json& spec, const std::string
   return out;
 }
 
+void Loader::CheckRequired(const json& spec, const pb::Descriptor* type,
+                           const std::string& pointer) {
+  if (!spec.is_object() || type->file()->package() == "google.protobuf") return;
+  if (IsMatcherObject(spec)) {
+    // Only matchers that stand for a whole message are looked into; $any, $type, ... say
+    // nothing of its fields.
+    for (const char* key : {"$exact", "$example", "$eq"}) {
+      if (spec.contains(key)) CheckRequired(spec[key], type, JoinPointer(pointer, key));
+    }
+    if (spec.contains("$oneOf") && spec["$oneOf"].is_array()) {
+      const json& alternatives = spec["$oneOf"];
+      for (size_t i = 0; i < alternatives.size(); ++i) {
+        CheckRequired(alternatives[i], type, JoinPointer(JoinPointer(pointer, "$oneOf"), i));
+      }
+    }
+    return;
+  }
+  std::vector<std::string> missing;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const pb::FieldDescriptor* field = type->field(i);
+    const bool listed = spec.contains(field->json_name()) || spec.contains(field->name());
+    if (field->is_required() && !listed) missing.push_back(absl::StrCat("\"", field->json_name(), "\""));
+    if (!listed || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const std::string& key = spec.contains(field->json_name()) ? field->json_name() : field->name();
+    CheckRequiredIn(spec[key], field, JoinPointer(pointer, key));
+  }
+  if (!missing.empty()) {
+    Error(pointer, absl::StrCat("missing required field", missing.size() == 1 ? " " : "s ",
+                                absl::StrJoin(missing, ", "), " of ", type->full_name(),
+                                " (proto2 required: every message has ",
+                                missing.size() == 1 ? "it" : "them",
+                                "; the verifier could not send this request)"));
+  }
+}
+
+void Loader::CheckRequiredIn(const json& value, const pb::FieldDescriptor* field,
+                             const std::string& pointer) {
+  if (field->is_map()) {
+    const pb::FieldDescriptor* map_value = field->message_type()->map_value();
+    if (!value.is_object() || IsMatcherObject(value) ||
+        map_value->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      return;
+    }
+    for (const auto& [key, element] : value.items()) {
+      CheckRequired(element, map_value->message_type(), JoinPointer(pointer, key));
+    }
+    return;
+  }
+  const pb::Descriptor* type = field->message_type();
+  if (!field->is_repeated()) {
+    CheckRequired(value, type, pointer);
+    return;
+  }
+  // A repeated field: its elements, or what its array matchers hold of them.
+  auto each = [&](const json& array, const std::string& at) {
+    if (!array.is_array()) return;
+    for (size_t i = 0; i < array.size(); ++i) CheckRequired(array[i], type, JoinPointer(at, i));
+  };
+  if (value.is_array()) {
+    each(value, pointer);
+  } else if (IsMatcherObject(value)) {
+    for (const char* key : {"$unordered", "$exact", "$example", "$eq"}) {
+      if (value.contains(key)) each(value[key], JoinPointer(pointer, key));
+    }
+    for (const char* key : {"$each", "$contains"}) {
+      if (value.contains(key)) CheckRequired(value[key], type, JoinPointer(pointer, key));
+    }
+  }
+}
+
 void Loader::CompileRequest(const json& request, const std::string& pointer, Interaction* out) {
   if (!request.is_object()) {
     Error(pointer, "expected an object with \"metadata\", \"body\" or \"stream\"");
@@ -257,6 +336,7 @@ void Loader::CompileRequest(const json& request, const std::string& pointer, Int
                                  : "use \"stream\", one entry per client message"));
     } else {
       out->body = compiler.Compile(request["body"], Target::Message(type), at);
+      if (out->body != nullptr) CheckRequired(request["body"], type, at);
     }
   }
   if (request.contains("stream")) {
@@ -272,6 +352,7 @@ void Loader::CompileRequest(const json& request, const std::string& pointer, Int
       out->has_stream = true;
       for (size_t i = 0; i < stream.size(); ++i) {
         out->stream.push_back(compiler.Compile(stream[i], Target::Message(type), JoinPointer(at, i)));
+        if (out->stream.back() != nullptr) CheckRequired(stream[i], type, JoinPointer(at, i));
       }
     }
   }
@@ -286,7 +367,7 @@ std::optional<ServerMessage> Loader::CompileServerMessage(const json& spec, cons
   }
   CheckKeys(spec, {body_key, "delayMs"}, pointer, "a message");
   ServerMessage out;
-  ReadInt(spec, "delayMs", pointer, 0, &out.delay_ms);
+  ReadInt(spec, "delayMs", pointer, 0, &out.delay_ms, kMaxDelayMs);
   if (!spec.contains(body_key)) {
     Error(JoinPointer(pointer, body_key), "missing: the message to send");
     return std::nullopt;
@@ -318,11 +399,13 @@ void Loader::CompileResponse(const json& response, const std::string& pointer, I
   if (response.contains("trailers")) {
     out->trailers = CompileMetadata(response["trailers"], context, JoinPointer(pointer, "trailers"));
   }
-  if (auto status = CompileStatus(response.contains("status") ? response["status"] : json(),
-                                  context, JoinPointer(pointer, "status"))) {
-    out->status = std::move(*status);
-  }
-  ReadInt(response, "delayMs", pointer, 0, &out->delay_ms);
+  const bool status_ok = [&] {
+    auto status = CompileStatus(response.contains("status") ? response["status"] : json(), context,
+                                JoinPointer(pointer, "status"));
+    if (status) out->status = std::move(*status);
+    return status.has_value();
+  }();
+  ReadInt(response, "delayMs", pointer, 0, &out->delay_ms, kMaxDelayMs);
   if (response.contains("body")) {
     std::string at = JoinPointer(pointer, "body");
     if (server_streams) {
@@ -339,7 +422,7 @@ void Loader::CompileResponse(const json& response, const std::string& pointer, I
         out->messages.push_back({std::move(*m), 0});
       }
     }
-  } else if (!server_streams && out->status.code == 0) {
+  } else if (!server_streams && out->status.code == 0 && status_ok) {
     // An OK unary answer with no body sends the empty message.
     ResponseContext plain = context;
     if (auto m = ResponseMessage::Compile(json::object(), type, plain, pointer)) {
@@ -379,6 +462,9 @@ void Loader::CompileConversation(const json& steps, const std::string& pointer, 
       CheckKeys(step, {"client"}, at, "a client step");
       compiled.client = compiler.Compile(step["client"], Target::Message(out->method->input_type()),
                                          JoinPointer(at, "client"));
+      if (compiled.client != nullptr) {
+        CheckRequired(step["client"], out->method->input_type(), JoinPointer(at, "client"));
+      }
     } else if (step.is_object() && step.contains("server") && !step.contains("client")) {
       compiled.server = CompileServerMessage(step, "server", at, *out);
     } else {
@@ -393,28 +479,106 @@ void Loader::CompileConversation(const json& steps, const std::string& pointer, 
 
 namespace {
 
-// The most arrays and objects open at once in `text` (exact for valid JSON).
-int MaxNesting(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
+// Builds the document from nlohmann's SAX events, as json::parse does, and also refuses what
+// json::parse lets through: a key an object already has (the last would silently win) and
+// nesting deeper than kMaxJsonDepth. One pass, no more work per value than json::parse.
+class StrictDocument {
+ public:
+  StrictDocument(json* root, const std::string& file, Diagnostics* diagnostics)
+      : root_(root), file_(file), diagnostics_(diagnostics) {}
+
+  bool null() { return Put(json(nullptr)) != nullptr; }
+  bool boolean(bool v) { return Put(json(v)) != nullptr; }
+  bool number_integer(json::number_integer_t v) { return Put(json(v)) != nullptr; }
+  bool number_unsigned(json::number_unsigned_t v) { return Put(json(v)) != nullptr; }
+  bool number_float(json::number_float_t v, const json::string_t&) {
+    return Put(json(v)) != nullptr;
   }
-  return deepest;
-}
+  bool string(json::string_t& v) { return Put(json(std::move(v))) != nullptr; }
+  bool binary(json::binary_t& v) { return Put(json::binary(std::move(v))) != nullptr; }
+  bool start_object(std::size_t) { return Open(json::object()); }
+  bool start_array(std::size_t) { return Open(json::array()); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+  bool key(json::string_t& key) {
+    Frame& top = stack_.back();
+    auto [it, inserted] = top.node->get_ptr<json::object_t*>()->try_emplace(key, nullptr);
+    if (!inserted) {
+      diagnostics_->Add(file_, JoinPointer(PointerOfTop(), key),
+                        absl::StrCat("duplicate key \"", key,
+                                     "\": this object has it already (one of them must go)"));
+      duplicates_ = true;
+      it->second = nullptr;  // the second value is parsed into the same slot, then dropped
+    }
+    top.key = &it->first;
+    top.slot = &it->second;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    diagnostics_->Add(file_, "",
+                      absl::StrCat("invalid JSON: ", bracket == std::string::npos
+                                                         ? what
+                                                         : what.substr(bracket + 2)));
+    return false;
+  }
+
+  // False when the text is not a document the loader may use (the problem is reported).
+  bool ok() const { return !duplicates_; }
+
+ private:
+  struct Frame {
+    json* node;
+    const std::string* key = nullptr;  // objects: the key being read
+    json* slot = nullptr;              // objects: its value
+  };
+
+  json* Put(json value) {
+    if (stack_.empty()) {
+      *root_ = std::move(value);
+      return root_;
+    }
+    Frame& top = stack_.back();
+    if (top.node->is_array()) {
+      json::array_t& array = *top.node->get_ptr<json::array_t*>();
+      array.push_back(std::move(value));
+      return &array.back();  // stable while it is open: the array grows only after it closes
+    }
+    *top.slot = std::move(value);
+    return top.slot;
+  }
+  bool Open(json container) {
+    if (stack_.size() >= static_cast<size_t>(kMaxJsonDepth)) {
+      diagnostics_->Add(file_, "",
+                        absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+      return false;
+    }
+    json* node = Put(std::move(container));
+    stack_.push_back({node});
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+  // The pointer of the innermost open container.
+  std::string PointerOfTop() const {
+    std::string pointer;
+    for (size_t i = 0; i + 1 < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      pointer = f.node->is_array() ? JoinPointer(pointer, f.node->size() - 1)
+                                   : JoinPointer(pointer, *f.key);
+    }
+    return pointer;
+  }
+
+  json* root_;
+  const std::string& file_;
+  Diagnostics* diagnostics_;
+  std::vector<Frame> stack_;
+  bool duplicates_ = false;
+};
 
 }  // namespace
 
@@ -424,23 +588,12 @@ json ParseJsonText(const std::string& text, const std::string& file, Diagnostics
                                             kMaxFileBytes));
     return json(json::value_t::discarded);
   }
+  json root;
+  StrictDocument document(&root, file, diagnostics);
   try {
-    // nlohmann's parser with a callback is a third slower than without: only text that nests
-    // deeper than the limit anywhere needs the callback to tell where.
-    if (MaxNesting(text) <= kMaxJsonDepth) return json::parse(text);
-    json::parser_callback_t limit = [](int depth, json::parse_event_t, json&) {
-      if (depth > kMaxJsonDepth) throw TooDeep{};
-      return true;
-    };
-    return json::parse(text, limit);
-  } catch (const TooDeep&) {
-    diagnostics->Add(file, "", absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+    if (json::sax_parse(text, &document) && document.ok()) return root;
   } catch (const json::exception& e) {
-    std::string what = e.what();
-    size_t bracket = what.find("] ");
-    diagnostics->Add(file, "", absl::StrCat("invalid JSON: ",
-                                            bracket == std::string::npos ? what
-                                                                         : what.substr(bracket + 2)));
+    diagnostics->Add(file, "", absl::StrCat("invalid JSON: ", e.what()));
   }
   return json(json::value_t::discarded);
 }

@@ -17,6 +17,9 @@ namespace understudy {
 // Limits on what a file may hold; a file over them is refused with a clear error.
 inline constexpr size_t kMaxFileBytes = 64 << 20;
 inline constexpr int kMaxJsonDepth = 128;
+// The longest `delayMs` (24 hours): a call waits at most the response's delay plus one message's,
+// far from any overflow of the clocks' arithmetic.
+inline constexpr int64_t kMaxDelayMs = 24 * 60 * 60 * 1000;
 
 // Parses JSON text with the depth limit; on failure adds a diagnostic and returns discarded json.
 nlohmann::json ParseJsonText(const std::string& text, const std::string& file,

@@ -69,6 +69,9 @@ absl::StatusOr<std::vector<std::string>> InteractionSet::ListFiles(
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(path, ec)) {
       files.push_back(path);
+    } else if (fs::exists(path, ec)) {
+      // A FIFO or a device (/dev/zero) would block or never end: refused unread.
+      errors.push_back(absl::StrCat(path, ": not a regular file or a directory"));
     } else {
       errors.push_back(absl::StrCat(path, ": no such file or directory"));
     }
@@ -89,7 +92,10 @@ std::vector<InteractionSet::Source> InteractionSet::ReadSources(
   for (const auto& path : paths) {
     auto found = ListFiles({path});
     if (!found.ok()) {
-      diagnostics->Add(path, "", "no such file or directory");
+      std::string message(found.status().message());
+      const std::string prefix = path + ": ";
+      diagnostics->Add(path, "",
+                       message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message);
       continue;
     }
     files.insert(files.end(), found->begin(), found->end());
@@ -107,9 +113,21 @@ std::vector<InteractionSet::Source> InteractionSet::ReadSources(
       diagnostics->Add(file, "", "cannot read the file");
       continue;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    sources.push_back({file, text.str()});
+    // At most one byte over the limit is read, whatever the size said (a file may grow, or be
+    // one of /proc's, which report 0).
+    std::string text;
+    const auto size = fs::file_size(file, ec);
+    if (!ec) text.reserve(size);
+    char chunk[1 << 16];
+    while (text.size() <= kMaxFileBytes && (in.read(chunk, sizeof(chunk)) || in.gcount() > 0)) {
+      text.append(chunk, static_cast<size_t>(in.gcount()));
+    }
+    if (text.size() > kMaxFileBytes) {
+      diagnostics->Add(file, "", absl::StrCat("file is larger than the limit of ", kMaxFileBytes,
+                                              " bytes"));
+      continue;
+    }
+    sources.push_back({file, std::move(text)});
   }
   return sources;
 }

@@ -11,6 +11,8 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace understudy {
 
@@ -268,6 +270,16 @@ JsonMessageResult JsonToMessage(const json& json, pb::Message* message) {
   if (status.ok()) return {absl::OkStatus(), false};
   return {absl::Status(static_cast<absl::StatusCode>(status.code()), std::string(status.message())),
           false};
+}
+
+std::string MissingRequiredFields(const pb::Message& message) {
+  std::vector<std::string> missing;
+  message.FindInitializationErrors(&missing);
+  for (auto& path : missing) path = absl::StrCat("\"", path, "\"");
+  return absl::StrCat("missing required field", missing.size() == 1 ? " " : "s ",
+                      absl::StrJoin(missing, ", "), " of ", message.GetDescriptor()->full_name(),
+                      " (proto2 required: the message cannot be sent without ",
+                      missing.size() == 1 ? "it" : "them", ")");
 }
 
 }  // namespace understudy

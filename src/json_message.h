@@ -33,6 +33,12 @@ JsonMessageResult JsonToMessage(const nlohmann::json& json, google::protobuf::Me
 // JSON needs protobuf's parser. For tests.
 bool JsonToMessageDirect(const nlohmann::json& json, google::protobuf::Message* message);
 
+// What a message that fails IsInitialized() lacks, for an error: `missing required field "id" of
+// pkg.Reply (proto2 required)`, every missing path named ("inner.code", "items[0].code").
+// protobuf aborts the process on serializing such a message (SerializeToString and friends), so
+// whatever may be partial is checked first, or serialized with the Partial variants.
+std::string MissingRequiredFields(const google::protobuf::Message& message);
+
 }  // namespace understudy
 
 #endif  // UNDERSTUDY_SRC_JSON_MESSAGE_H_

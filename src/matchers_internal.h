@@ -282,6 +282,9 @@ class ArrayMatcher final : public Matcher {
   std::vector<std::unique_ptr<Matcher>> elements_;
 };
 
+// The same elements in any order: a perfect bipartite matching between the expected matchers and
+// the actual elements. Each pair is tested once (n^2 tests), then augmenting paths (Kuhn's
+// algorithm, O(n^3) steps) pair them: polynomial where backtracking over orders was factorial.
 class UnorderedMatcher final : public Matcher {
  public:
   explicit UnorderedMatcher(std::vector<std::unique_ptr<Matcher>> elements)
@@ -294,23 +297,65 @@ class UnorderedMatcher final : public Matcher {
     if (n != static_cast<int>(elements_.size())) {
       return Fail(why, absl::StrCat("expected ", elements_.size(), " elements, got ", n));
     }
-    std::vector<bool> used(n, false);
-    if (!Assign(node, 0, &used)) {
-      return Fail(why, "no order of the elements matches $unordered");
+    const size_t size = static_cast<size_t>(n);
+    // fits[spec * size + i]: matcher `spec` accepts element i.
+    std::vector<char> fits(size * size);
+    for (size_t spec = 0; spec < size; ++spec) {
+      bool any = false;
+      for (size_t i = 0; i < size; ++i) {
+        fits[spec * size + i] = elements_[spec]->Matches(node.Element(static_cast<int>(i)), nullptr);
+        any = any || fits[spec * size + i];
+      }
+      if (!any) {
+        return Fail(why, absl::StrCat("no element matches $unordered/", spec, " (none of the ",
+                                      size, " elements fits it)"));
+      }
     }
-    return true;
+    size_t paired = 0;
+    size_t left_over = size;  // the first matcher left without an element
+    std::vector<int> owner(size, -1);  // element -> the matcher it is paired with
+    std::vector<int> partner(size, -1);  // matcher -> its element
+    for (size_t spec = 0; spec < size; ++spec) {
+      if (Augment(spec, fits, &owner, &partner)) {
+        ++paired;
+      } else if (left_over == size) {
+        left_over = spec;
+      }
+    }
+    if (paired == size) return true;
+    return Fail(why, absl::StrCat("no order of the elements matches $unordered: at most ", paired,
+                                  " of ", size, " elements pair with a matcher ($unordered/",
+                                  left_over, " is left without one)"));
   }
   int Specificity() const override { return 1 + SumSpecificity(elements_); }
 
  private:
-  // Backtracking over a bipartite matching; arrays in contracts are small.
-  bool Assign(const Node& node, size_t spec, std::vector<bool>* used) const {
-    if (spec == elements_.size()) return true;
-    for (size_t i = 0; i < used->size(); ++i) {
-      if ((*used)[i] || !elements_[spec]->Matches(node.Element(i), nullptr)) continue;
-      (*used)[i] = true;
-      if (Assign(node, spec + 1, used)) return true;
-      (*used)[i] = false;
+  // Pairs matcher `root` by an augmenting path found breadth first (no recursion: arrays may be
+  // long); false, with nothing changed, when there is none.
+  static bool Augment(size_t root, const std::vector<char>& fits, std::vector<int>* owner,
+                      std::vector<int>* partner) {
+    const size_t size = owner->size();
+    std::vector<int> came_from(size, -1);  // element -> the matcher that reached it
+    std::vector<size_t> queue{root};
+    for (size_t head = 0; head < queue.size(); ++head) {
+      const size_t spec = queue[head];
+      for (size_t i = 0; i < size; ++i) {
+        if (!fits[spec * size + i] || came_from[i] >= 0) continue;
+        came_from[i] = static_cast<int>(spec);
+        if ((*owner)[i] >= 0) {
+          queue.push_back(static_cast<size_t>((*owner)[i]));
+          continue;
+        }
+        // A free element: flip the path back to the root.
+        for (int element = static_cast<int>(i); element >= 0;) {
+          const int by = came_from[element];
+          const int previous = (*partner)[by];
+          (*owner)[element] = by;
+          (*partner)[by] = element;
+          element = previous;
+        }
+        return true;
+      }
     }
     return false;
   }

@@ -353,15 +353,49 @@ size_t MutateTypedMessage(uint8_t* data, size_t size, size_t max_size, unsigned 
   std::unique_ptr<pb::Message> message(factory->GetPrototype(type)->New());
   MessageMutator mutator(seed);
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (!message->ParseFromArray(data + 1, static_cast<int>(size - 1))) break;
+    // Partial: a mutation may clear a proto2 required field (SerializeToString would abort).
+    if (!message->ParsePartialFromArray(data + 1, static_cast<int>(size - 1))) break;
     mutator.Mutate(message.get());
     std::string out;
-    if (message->SerializeToString(&out) && out.size() + 1 <= max_size) {
+    if (message->SerializePartialToString(&out) && out.size() + 1 <= max_size) {
       std::memcpy(data + 1, out.data(), out.size());
       return out.size() + 1;
     }
   }
   return MutateBytes(data, size, max_size, &rng);
+}
+
+void FillRequiredFields(pb::Message* message, int depth) {
+  if (depth > 32) return;
+  const pb::Descriptor* type = message->GetDescriptor();
+  const pb::Reflection* r = message->GetReflection();
+  using FD = pb::FieldDescriptor;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FD* f = type->field(i);
+    if (f->cpp_type() == FD::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int k = 0; k < r->FieldSize(*message, f); ++k) {
+          FillRequiredFields(r->MutableRepeatedMessage(message, f, k), depth + 1);
+        }
+      } else if (f->is_required() || r->HasField(*message, f)) {
+        FillRequiredFields(r->MutableMessage(message, f), depth + 1);
+      }
+      continue;
+    }
+    if (!f->is_required() || r->HasField(*message, f)) continue;
+    switch (f->cpp_type()) {
+      case FD::CPPTYPE_INT32: r->SetInt32(message, f, f->default_value_int32()); break;
+      case FD::CPPTYPE_INT64: r->SetInt64(message, f, f->default_value_int64()); break;
+      case FD::CPPTYPE_UINT32: r->SetUInt32(message, f, f->default_value_uint32()); break;
+      case FD::CPPTYPE_UINT64: r->SetUInt64(message, f, f->default_value_uint64()); break;
+      case FD::CPPTYPE_DOUBLE: r->SetDouble(message, f, f->default_value_double()); break;
+      case FD::CPPTYPE_FLOAT: r->SetFloat(message, f, f->default_value_float()); break;
+      case FD::CPPTYPE_BOOL: r->SetBool(message, f, f->default_value_bool()); break;
+      case FD::CPPTYPE_ENUM: r->SetEnum(message, f, f->default_value_enum()); break;
+      case FD::CPPTYPE_STRING: r->SetString(message, f, f->default_value_string()); break;
+      case FD::CPPTYPE_MESSAGE: break;
+    }
+  }
 }
 
 }  // namespace understudy::fuzz

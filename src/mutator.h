@@ -81,6 +81,10 @@ std::string LegalMetadataValue(const std::string& key, const std::string& value)
 // Replaces what is not UTF-8 in `text` with '?', as proto3 string fields must hold.
 void MakeUtf8(std::string* text);
 
+// Sets every proto2 required field left unset (in `message` and the messages it holds) to its
+// default: protobuf aborts on printing or serializing a message without them.
+void FillRequiredFields(google::protobuf::Message* message, int depth = 0);
+
 }  // namespace understudy::fuzz
 
 #endif  // UNDERSTUDY_SRC_MUTATOR_H_

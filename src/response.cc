@@ -192,8 +192,13 @@ std::optional<ResponseMessage> ResponseMessage::Compile(const json& body, const 
                  FindLenientJson(*source, type, *context.schema, context.file, pointer,
                                  context.diagnostics);
   if (!templates_ok || !status.ok() || lenient) return std::nullopt;
+  // proto2 `required`: protobuf refuses to serialize (aborts) a message without them.
+  if (!message->IsInitialized()) {
+    context.diagnostics->Add(context.file, pointer, MissingRequiredFields(*message));
+    return std::nullopt;
+  }
   if (out.slots_.empty()) {
-    message->SerializeToString(&out.bytes_);
+    message->SerializePartialToString(&out.bytes_);
   } else {
     out.prototype_ = std::move(message);
   }
@@ -342,7 +347,8 @@ absl::StatusOr<std::string> ResponseMessage::Render(const Request& request) cons
     if (!status.ok()) return status;
   }
   std::string out;
-  message->SerializeToString(&out);
+  // Filling sets fields, never clears one: the message stays initialized (checked at load).
+  message->SerializePartialToString(&out);
   return out;
 }
 

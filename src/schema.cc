@@ -52,9 +52,51 @@ class BuiltinDatabase : public pb::DescriptorDatabase {
   pb::DescriptorPoolDatabase generated_;
 };
 
+// The first file `name` names under `roots` (as a DiskSourceTree with each root mapped at ""
+// resolves it), found without opening it: opening a FIFO blocks, and /dev/zero never ends.
+std::string FindUnderRoots(const std::vector<std::string>& roots, const std::string& name) {
+  std::error_code ec;
+  for (const auto& root : roots) {
+    std::filesystem::path path = std::filesystem::path(root) / name;
+    if (std::filesystem::exists(path, ec)) return path.string();
+  }
+  return "";
+}
+
+bool IsRegularFile(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
+}
+
+// protoc's disk source tree, refusing what is not a regular file (a directory, a FIFO, a device)
+// before it is opened.
+class RegularFilesOnly : public pb::compiler::SourceTree {
+ public:
+  RegularFilesOnly(pb::compiler::DiskSourceTree* disk, const std::vector<std::string>* roots)
+      : disk_(disk), roots_(roots) {}
+  pb::io::ZeroCopyInputStream* Open(const std::string& name) override {
+    std::string path = FindUnderRoots(*roots_, name);
+    if (!path.empty() && !IsRegularFile(path)) {
+      error_ = absl::StrCat(path, " is not a regular file");
+      return nullptr;
+    }
+    error_.clear();
+    return disk_->Open(name);
+  }
+  std::string GetLastErrorMessage() override {
+    return error_.empty() ? disk_->GetLastErrorMessage() : error_;
+  }
+
+ private:
+  pb::compiler::DiskSourceTree* disk_;
+  const std::vector<std::string>* roots_;
+  std::string error_;
+};
+
 class ProtoErrors : public pb::compiler::MultiFileErrorCollector {
  public:
-  explicit ProtoErrors(pb::compiler::DiskSourceTree* tree) : tree_(tree) {}
+  ProtoErrors(pb::compiler::DiskSourceTree* tree, const std::vector<std::string>* roots)
+      : tree_(tree), roots_(roots) {}
   void AddError(const std::string& file, int line, int column, const std::string& message) override {
     Add(file, line, column, message, "");
   }
@@ -62,7 +104,11 @@ class ProtoErrors : public pb::compiler::MultiFileErrorCollector {
   void Add(const std::string& file, int line, int column, const std::string& message,
            const std::string& prefix) {
     std::string disk;
-    if (tree_ == nullptr || !tree_->VirtualFileToDiskFile(file, &disk)) disk = file;
+    // VirtualFileToDiskFile opens the file: only for regular ones.
+    if (tree_ == nullptr || !IsRegularFile(FindUnderRoots(*roots_, file)) ||
+        !tree_->VirtualFileToDiskFile(file, &disk)) {
+      disk = file;
+    }
     std::string where = line < 0 ? disk : absl::StrCat(disk, ":", line + 1, ":", column + 1);
     lines.push_back(absl::StrCat(prefix, where, ": ", message));
   }
@@ -70,6 +116,7 @@ class ProtoErrors : public pb::compiler::MultiFileErrorCollector {
 
  private:
   pb::compiler::DiskSourceTree* tree_;
+  const std::vector<std::string>* roots_;
 };
 
 }  // namespace
@@ -77,6 +124,8 @@ class ProtoErrors : public pb::compiler::MultiFileErrorCollector {
 struct Schema::Storage {
   std::unique_ptr<BuiltinDatabase> builtin;
   std::unique_ptr<pb::compiler::DiskSourceTree> source_tree;
+  std::vector<std::string> roots;  // the import roots, in the source tree's order
+  std::unique_ptr<RegularFilesOnly> regular_tree;
   // Outlive the pool: it reports to them whenever a later lookup loads another file.
   std::unique_ptr<ProtoErrors> proto_errors;
   std::unique_ptr<pb::compiler::SourceTreeDescriptorDatabase> source_db;
@@ -123,7 +172,7 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
   std::vector<std::string> roots = options.import_paths;
   for (const auto& file : options.proto_files) {
     // A path that is not on disk as given is looked up in the import paths, as protoc does.
-    if (!std::filesystem::exists(file)) continue;
+    if (!std::filesystem::exists(file) || !IsRegularFile(file)) continue;
     std::string dir = std::filesystem::path(file).parent_path().string();
     roots.push_back(dir.empty() ? "." : dir);
   }
@@ -133,16 +182,23 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
       continue;
     }
     s.source_tree->MapPath("", root);
+    s.roots.push_back(root);
   }
 
-  s.proto_errors = std::make_unique<ProtoErrors>(s.source_tree.get());
+  s.proto_errors = std::make_unique<ProtoErrors>(s.source_tree.get(), &s.roots);
   ProtoErrors& proto_errors = *s.proto_errors;
-  s.source_db = std::make_unique<pb::compiler::SourceTreeDescriptorDatabase>(s.source_tree.get());
+  s.regular_tree = std::make_unique<RegularFilesOnly>(s.source_tree.get(), &s.roots);
+  s.source_db = std::make_unique<pb::compiler::SourceTreeDescriptorDatabase>(s.regular_tree.get());
   s.source_db->RecordErrorsTo(&proto_errors);
 
   s.set_db = std::make_unique<pb::SimpleDescriptorDatabase>();
   std::vector<std::string> set_files;
   for (const auto& path : options.descriptor_sets) {
+    if (std::filesystem::exists(path) && !IsRegularFile(path)) {
+      errors.push_back(absl::StrCat(path, ": not a regular file (expected a descriptor set "
+                                          "written by protoc -o)"));
+      continue;
+    }
     std::ifstream in(path, std::ios::binary);
     pb::FileDescriptorSet set;
     if (!in) {
@@ -175,8 +231,13 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::Load(const SchemaOptions& option
   std::vector<std::string> names = set_files;
   for (const auto& file : options.proto_files) {
     std::string virtual_name, shadowing, disk;
+    if (std::filesystem::exists(file) && !IsRegularFile(file)) {
+      errors.push_back(absl::StrCat(file, ": not a regular file (expected a .proto file)"));
+      continue;
+    }
     if (!std::filesystem::exists(file)) {
-      if (s.source_tree->VirtualFileToDiskFile(file, &disk)) {
+      if (IsRegularFile(FindUnderRoots(s.roots, file)) &&
+          s.source_tree->VirtualFileToDiskFile(file, &disk)) {
         names.push_back(file);
       } else {
         errors.push_back(absl::StrCat(file, ": no such file, here or in an import path"));

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/json_message.h"
 #include "src/request.h"
 #include "src/response.h"
 #include "src/template.h"
@@ -50,6 +51,10 @@ std::unique_ptr<pb::Message> ParseRequest(const Schema& schema, const pb::Descri
   if (!status.ok()) {
     problems->Add(pointer, absl::StrCat("the request to send is not a valid ", type->full_name(),
                                         ": ", std::string(status.message())));
+  } else if (!message->IsInitialized()) {
+    // E.g. {"$any": true} on a required field: the loader saw it listed, but nothing is sent.
+    problems->Add(pointer, absl::StrCat("the request to send is not complete: ",
+                                        MissingRequiredFields(*message)));
   }
   return message;
 }
@@ -341,7 +346,7 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
       }
       break;
   }
-  for (const auto& m : messages) plan->requests_.push_back(m->SerializeAsString());
+  for (const auto& m : messages) plan->requests_.push_back(m->SerializePartialAsString());
   if (problems.ok) CheckAgainstOwnMatchers(interaction, sent_text, messages, &problems);
 
   // The answer: templates rendered from that request, then compiled to matchers.

@@ -12,6 +12,7 @@
 // "gap"): their tests pin today's answer, so that a gRPC that fixes them is noticed here.
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -464,6 +465,109 @@ TEST_F(BadFiles, RegexWithALookaheadIsRefusedWithItsPointer) {
   EXPECT_THAT(line, ::testing::StartsWith(file.string() +
                                           ": /interactions/0/request/body/userId/$regex: "));
   EXPECT_THAT(line, HasSubstr("invalid perl operator: (?="));
+}
+
+TEST_F(BadFiles, DuplicateKeyIsRefusedAtItsSecondOccurrence) {
+  fs::path file = TestDir() / "duplicate.json";
+  std::ofstream(file) << R"({"interactions": [{"name": "n", "method": "user.UserService/GetUser",
+      "request": {"metadata": {"x-a": "1"}, "body": {"userId": {"$regex": "4.", "$regex": "5."}}},
+      "response": {"body": {}}}]})";
+  EXPECT_EQ(ExpectRefused(file),
+            file.string() + ": /interactions/0/request/body/userId/$regex: duplicate key "
+                            "\"$regex\": this object has it already (one of them must go)");
+}
+
+TEST_F(BadFiles, DelayThatWouldWrapIsRefused) {
+  fs::path file = TestDir() / "delay.json";
+  std::ofstream(file) << R"({"interactions": [{"name": "n", "method": "user.UserService/GetUser",
+      "response": {"delayMs": 4611686018427387904}}]})";
+  EXPECT_EQ(ExpectRefused(file),
+            file.string() + ": /interactions/0/response/delayMs: expected an integer from 0 to "
+                            "86400000, got 4611686018427387904");
+}
+
+// /dev/zero never ends and a FIFO blocks its reader: both are refused unread, by name, at once.
+TEST_F(BadFiles, SchemaAndInteractionPathsThatAreNotRegularFilesAreRefused) {
+  const fs::path dir = TestDir();
+  const std::string fifo = (dir / "fifo.proto").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string directory = dir.string();
+  for (const auto& flag : {"--proto", "--descriptor-set"}) {
+    for (const std::string& path : {std::string("/dev/zero"), fifo, directory}) {
+      RunResult check = RunUnderstudy({"check", flag, path, "contracts/user_service"},
+                                      std::chrono::seconds(10));
+      EXPECT_EQ(check.exit_code, 2) << flag << " " << path << "\n" << Describe(check);
+      EXPECT_THAT(check.err, HasSubstr(path + ": not a regular file")) << Describe(check);
+    }
+  }
+  RunResult serve = RunUnderstudy({"serve", "--proto", "proto/user.proto", "--listen",
+                                   "127.0.0.1:0", "/dev/zero"},
+                                  std::chrono::seconds(10));
+  EXPECT_EQ(serve.exit_code, 2) << Describe(serve);
+  EXPECT_THAT(serve.err, HasSubstr("/dev/zero: not a regular file or a directory"));
+}
+
+// --- proto2 required fields (tests/data/required): protobuf aborts on serializing a message
+// without them, which took down check, serve, verify and fuzz.
+
+constexpr char kRequiredProto[] = "tests/data/required/required.proto";
+
+TEST_F(BadFiles, MissingRequiredFieldsAreRefusedByCheckAndServe) {
+  fs::path file = TestDir() / "required.json";
+  std::ofstream(file) << R"({"interactions": [
+      {"name": "a", "method": "required.Required/Get", "request": {"body": {"id": "1"}},
+       "response": {"body": {"inner": {"note": "no code"}}}},
+      {"name": "b", "method": "required.Required/Get", "request": {"body": {"inner": {"code": "c"}}},
+       "response": {"body": {"id": "1"}}}]})";
+  const std::string response_problem =
+      file.string() + ": /interactions/0/response/body: missing required fields \"id\", "
+                      "\"inner.code\" of required.Reply";
+  const std::string request_problem =
+      file.string() + ": /interactions/1/request/body: missing required field \"id\" of "
+                      "required.Request";
+  RunResult check = RunUnderstudy({"check", "--proto", kRequiredProto, file.string()});
+  EXPECT_EQ(check.exit_code, 2) << Describe(check);
+  EXPECT_THAT(check.err, HasSubstr(response_problem)) << Describe(check);
+  EXPECT_THAT(check.err, HasSubstr(request_problem)) << Describe(check);
+  RunResult serve = RunUnderstudy(
+      {"serve", "--proto", kRequiredProto, "--listen", "127.0.0.1:0", file.string()});
+  EXPECT_EQ(serve.exit_code, 2) << Describe(serve);
+  EXPECT_THAT(serve.out, Not(HasSubstr("listening on")));
+  EXPECT_THAT(serve.err, HasSubstr(response_problem)) << Describe(serve);
+  EXPECT_THAT(serve.err, HasSubstr(request_problem)) << Describe(serve);
+}
+
+// A mock of a proto2 schema: a client's request without the required fields is refused, verify
+// passes against the mock, fuzz plays partial requests, and the same server still answers.
+TEST_F(BadFiles, AProto2MockSurvivesPartialRequestsVerifyAndFuzz) {
+  const std::string good = "tests/data/required/good.json";
+  RunResult check = RunUnderstudy({"check", "--proto", kRequiredProto, good});
+  ASSERT_EQ(check.exit_code, 0) << Describe(check);
+  auto serve = testing::ServeProcess::Start({"--proto", kRequiredProto, good});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  const std::string address = (*serve)->address();
+
+  RawAnswer empty = Post(address, "/required.Required/Get", Frame(""));
+  EXPECT_EQ(empty.Field("grpc-status"), "3") << empty;
+  EXPECT_THAT(empty.Field("grpc-message"), HasSubstr("missing required field")) << empty;
+
+  RunResult verify =
+      RunUnderstudy({"verify", "--proto", kRequiredProto, "--target", address, good});
+  EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
+  EXPECT_THAT(verify.out, HasSubstr("3 passed, 0 failed")) << Describe(verify);
+
+  const fs::path findings = TestDir() / "findings";
+  RunResult fuzz = RunUnderstudy({"fuzz", "--proto", kRequiredProto, "--target", address,
+                                  "--duration", "1", "--out", findings.string()});
+  EXPECT_EQ(fuzz.exit_code, 0) << Describe(fuzz);
+  EXPECT_THAT(fuzz.err, Not(HasSubstr("IsInitialized"))) << Describe(fuzz);
+
+  // Still serving: a complete request is answered from the file.
+  RawAnswer complete = Post(address, "/required.Required/Get",
+                            Frame(std::string("\x0a\x01", 2) + "1" +
+                                  std::string("\x12\x03\x0a\x01", 4) + "c"));
+  EXPECT_EQ(complete.Field("grpc-status"), "0") << complete;
+  EXPECT_EQ((*serve)->Stop(), 0) << (*serve)->err();
 }
 
 }  // namespace

@@ -139,6 +139,12 @@ const std::vector<BadFile>& BadFiles() {
        "/interactions/0/request/body/status",
        {"\"USER_STATUS_DELETED\"", "user.UserStatus"}},
       {"not_an_object.json", "", {"object"}},
+      {"duplicate_key.json",
+       "/interactions/0/request/body/userId",
+       {"duplicate key \"userId\"", "already"}},
+      {"huge_delay.json",
+       "/interactions/0/response/stream/0/delayMs",
+       {"9223372036854775807", "86400000"}},
   };
   return *files;
 }

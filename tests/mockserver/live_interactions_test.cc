@@ -122,6 +122,48 @@ TEST(MockServerLive, InvalidAddReportsAPointerAndKeepsServingTheOldSet) {
   EXPECT_EQ(NameOf(**mock, "1"), kNotFound);
 }
 
+// The changes the admin API (AddInteractions) and --watch make go through the same loader: a
+// duplicate key, a delay that would wrap, a proto2 body without its required fields are refused
+// (INVALID_ARGUMENT) and the running set keeps serving, where protobuf used to abort the server.
+TEST(MockServerLive, AddAndReloadRefuseWhatCheckRefusesAndKeepServing) {
+  auto mock = MockServer::Start(Inline(File({UserInteraction("ada", "42", "Ada")})));
+  ASSERT_TRUE(mock.ok()) << mock.status();
+  absl::Status duplicate = (*mock)->Add(R"({"name": "x", "method": "user.UserService/GetUser",
+      "request": {"body": {"userId": "1", "userId": "2"}}})");
+  EXPECT_EQ(duplicate.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(duplicate.message()),
+              HasSubstr("<added 1>: /request/body/userId: duplicate key \"userId\""));
+  absl::Status delay = (*mock)->Add(R"({"name": "x", "method": "user.UserService/GetUser",
+      "response": {"delayMs": 9223372036854775807}})");
+  EXPECT_EQ(delay.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(delay.message()), HasSubstr("<added 1>: /response/delayMs: "));
+  EXPECT_EQ(NameOf(**mock, "42"), "Ada");
+
+  fs::path file = TestDir() / "required.json";
+  const std::string good = R"({"interactions": [{"name": "get", "method": "required.Required/Get",
+      "request": {"body": {"id": "1"}}, "response": {"body": {"id": "1"}}}]})";
+  std::ofstream(file) << good;
+  MockServerOptions options;
+  options.schema.proto_files = {Repo("tests/data/required/required.proto")};
+  options.interaction_paths = {file.string()};
+  auto proto2 = MockServer::Start(options);
+  ASSERT_TRUE(proto2.ok()) << proto2.status();
+  auto before = (*proto2)->interactions();
+  absl::Status partial = (*proto2)->Add(R"({"name": "x", "method": "required.Required/Get",
+      "request": {"body": {"id": "2"}}, "response": {"body": {}}})");
+  EXPECT_EQ(partial.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(partial.message()),
+              HasSubstr("<added 1>: /response/body: missing required field \"id\""));
+  std::ofstream(file) << R"({"interactions": [{"name": "get", "method": "required.Required/Get",
+      "request": {"body": {"id": "1"}}, "response": {"body": {"inner": {}}}}]})";
+  absl::Status reload = (*proto2)->Reload();
+  EXPECT_EQ(reload.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(reload.message()),
+              HasSubstr("required.json: /interactions/0/response/body: missing required fields "
+                        "\"id\", \"inner.code\""));
+  EXPECT_EQ((*proto2)->interactions(), before);
+}
+
 TEST(MockServerLive, AddFileReadsAFileAsStartDoes) {
   auto mock = MockServer::Start(Inline(File({UserInteraction("ada", "42", "Ada")})));
   ASSERT_TRUE(mock.ok()) << mock.status();

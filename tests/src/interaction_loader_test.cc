@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "src/interaction_set.h"
@@ -141,11 +144,21 @@ TEST(InteractionLoaderBadFiles, NotAnObject) {
   EXPECT_THAT(std::string(set.status().message()), HasSubstr("not_an_object.json: expected"));
 }
 
+TEST(InteractionLoaderBadFiles, DuplicateKey) {
+  ExpectBadFile("duplicate_key.json", "/interactions/0/request/body/userId",
+                {"duplicate key \"userId\"", "already"});
+}
+
+TEST(InteractionLoaderBadFiles, HugeDelay) {
+  ExpectBadFile("huge_delay.json", "/interactions/0/response/stream/0/delayMs",
+                {"9223372036854775807", "86400000"});
+}
+
 TEST(InteractionLoaderBadFiles, TheWholeDirectoryReportsEveryFile) {
   std::string dir = SourcePath("tests/data/bad");
   auto files = InteractionSet::ListFiles({dir});
   ASSERT_TRUE(files.ok()) << files.status();
-  ASSERT_EQ(files->size(), 14u);
+  ASSERT_EQ(files->size(), 16u);
   auto set = InteractionSet::Load(UserSchema(), {dir});
   ASSERT_FALSE(set.ok());
   auto lines = Lines(set.status());
@@ -535,6 +548,143 @@ TEST(InteractionLoader, FilesOverTheSizeLimitAreRefused) {
   ASSERT_FALSE(set.ok());
   EXPECT_THAT(std::string(set.status().message()), HasSubstr("huge.json: "));
   EXPECT_THAT(std::string(set.status().message()), HasSubstr("limit"));
+}
+
+// --- duplicate keys, delays, proto2 required fields, paths that are not files --------------
+
+TEST(InteractionLoader, DuplicateKeysAreRefusedAtTheSecondOccurrenceAtEveryDepth) {
+  struct Case {
+    std::string text;
+    std::string pointer;
+  };
+  const std::string head = R"({"interactions": [{"name": "n", "method": "user.UserService/GetUser", )";
+  const std::vector<Case> cases = {
+      {R"({"interactions": [], "interactions": []})", "/interactions"},
+      {head + R"("name": "m"}]})", "/interactions/0/name"},
+      {head + R"("request": {"body": {"userId": "1", "userId": "2"}}}]})",
+       "/interactions/0/request/body/userId"},
+      {head + R"("request": {"metadata": {"x-a": "1", "x-a": "1"}}}]})",
+       "/interactions/0/request/metadata/x-a"},
+      {head + R"("request": {"body": {"userId": {"$regex": "a", "$regex": "b"}}}}]})",
+       "/interactions/0/request/body/userId/$regex"},
+      {head + R"("response": {"headers": {"x-b": "1", "x-b": "2"}}}]})",
+       "/interactions/0/response/headers/x-b"},
+      {R"({"interactions": [{}, {"name": "n", "given": [{"a/b": 1, "a/b": 2}]}]})",
+       "/interactions/1/given/0/a~1b"},
+  };
+  for (const auto& c : cases) {
+    Diagnostics diagnostics;
+    EXPECT_TRUE(ParseJsonText(c.text, "dup.json", &diagnostics).is_discarded()) << c.text;
+    ASSERT_EQ(diagnostics.size(), 1u) << c.text;
+    const Diagnostic& d = diagnostics.items()[0];
+    EXPECT_EQ(d.pointer, c.pointer) << c.text;
+    EXPECT_THAT(d.message, HasSubstr("duplicate key")) << c.text;
+    EXPECT_THAT(d.message, HasSubstr("already")) << c.text;
+  }
+  // Every duplicate of a file at once; the same key in two objects is no duplicate.
+  Diagnostics diagnostics;
+  ParseJsonText(R"({"a": {"k": 1}, "b": {"k": 1, "k": 2, "j": 0, "j": 0}})", "two.json",
+                &diagnostics);
+  EXPECT_EQ(diagnostics.size(), 2u) << diagnostics.ToStatus();
+  Diagnostics none;
+  json parsed = ParseJsonText(R"({"a": {"k": [1, {"k": 2}]}, "k": "\u006b"})", "ok.json", &none);
+  EXPECT_TRUE(none.empty()) << none.ToStatus();
+  EXPECT_EQ(parsed, json::parse(R"({"a": {"k": [1, {"k": 2}]}, "k": "k"})"));
+}
+
+TEST(InteractionLoader, DelaysAboveTwentyFourHoursOrNegativeAreRefused) {
+  const std::string longest = std::to_string(kMaxDelayMs);
+  for (const std::string& delay :
+       {std::string("4611686018427387904"), std::string("9223372036854775807"),
+        std::string("18446744073709551615"), std::string("-1"), std::to_string(kMaxDelayMs + 1)}) {
+    EXPECT_THAT(ErrorOf(R"({"name": "n", "method": "user.UserService/GetUser",
+                            "response": {"delayMs": )" + delay + "}}"),
+                HasSubstr("/interactions/0/response/delayMs: expected an integer from 0 to " +
+                          longest + ", got " + delay));
+    EXPECT_THAT(ErrorOf(R"({"name": "n", "method": "user.UserService/StreamUsers",
+                            "response": {"stream": [{"body": {}}, {"body": {}, "delayMs": )" +
+                        delay + "}]}}"),
+                HasSubstr("/interactions/0/response/stream/1/delayMs: "));
+    EXPECT_THAT(ErrorOf(R"({"name": "n", "method": "user.UserService/BidirectionalStream",
+                            "conversation": [{"server": {}, "delayMs": )" + delay + "}]}"),
+                HasSubstr("/interactions/0/conversation/0/delayMs: "));
+  }
+  EXPECT_TRUE(LoadOne(R"({"name": "n", "method": "user.UserService/GetUser",
+                          "response": {"delayMs": )" + longest + "}}").ok());
+}
+
+std::shared_ptr<const Schema> RequiredSchema() {
+  SchemaOptions options;
+  options.proto_files = {SourcePath("tests/data/required/required.proto")};
+  auto schema = Schema::Load(options);
+  EXPECT_TRUE(schema.ok()) << schema.status();
+  return schema.ok() ? std::shared_ptr<const Schema>(std::move(*schema)) : nullptr;
+}
+
+// The problems of one interaction against tests/data/required/required.proto, one per line.
+std::vector<std::string> RequiredProblems(const std::string& interaction) {
+  auto set = LoadTexts({{"r.json", "{\"interactions\": [" + interaction + "]}"}}, RequiredSchema());
+  return set.ok() ? std::vector<std::string>{} : Lines(set.status());
+}
+
+TEST(InteractionLoader, MissingRequiredFieldsAreProblemsAtTheirPointer) {
+  using ::testing::ElementsAre;
+  using ::testing::IsEmpty;
+  // Responses: bodies, stream entries, server steps, examples, status details, the empty body.
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Get",
+      "request": {"body": {"id": "1"}}, "response": {"body": {"items": [{"note": "x"}]}}})"),
+              ElementsAre("r.json: /interactions/0/response/body: missing required fields \"id\", "
+                          "\"items[0].code\" of required.Reply (proto2 required: the message "
+                          "cannot be sent without them)"));
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Watch",
+      "request": {"body": {"id": "1"}}, "response": {"stream": [{"body": {"id": "1"}}, {"body": {}}]}})"),
+              ElementsAre(HasSubstr("/interactions/0/response/stream/1/body: missing required "
+                                    "field \"id\"")));
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Chat",
+      "conversation": [{"server": {"id": "1", "inner": {"$any": true, "$example": {}}}}]})"),
+              ElementsAre(HasSubstr("/interactions/0/conversation/0/server: missing required "
+                                    "field \"inner.code\"")));
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Get",
+      "request": {"body": {"id": "1"}}, "response": {"status": {"code": "NOT_FOUND",
+      "details": [{"@type": "type.googleapis.com/required.Inner", "note": "x"}]}}})"),
+              ElementsAre(HasSubstr("/interactions/0/response/status/details/0: missing required "
+                                    "field \"code\" of required.Inner")));
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Get",
+      "request": {"body": {"id": "1"}}})"),
+              ElementsAre(HasSubstr("/interactions/0/response: missing required field \"id\"")));
+  // Requests: bodies (nested too), stream entries, client steps, $exact and $oneOf alternatives.
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Get",
+      "request": {"body": {"inner": {"note": "x"}}}, "response": {"body": {"id": "1"}}})"),
+              ElementsAre(HasSubstr("/interactions/0/request/body/inner: missing required field "
+                                    "\"code\" of required.Inner"),
+                          HasSubstr("/interactions/0/request/body: missing required field \"id\" "
+                                    "of required.Request")));
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Chat",
+      "conversation": [{"client": {"$oneOf": [{"id": "1"}, {"$exact": {"inner": {"code": "c"}}}]}}]})"),
+              ElementsAre(HasSubstr("/interactions/0/conversation/0/client/$oneOf/1/$exact: "
+                                    "missing required field \"id\"")));
+  // Everything set, or left to templates that set it: no problem.
+  EXPECT_THAT(RequiredProblems(R"({"name": "n", "method": "required.Required/Get",
+      "request": {"body": {"id": {"$regex": "[0-9]+", "$example": "1"}, "inner": {"code": "c"}}},
+      "response": {"body": {"id": "{{request.body.id}}", "items": [{"code": "x"}]}}})"),
+              IsEmpty());
+}
+
+TEST(InteractionLoader, InteractionPathsThatAreNotRegularFilesAreRefused) {
+  fs::path dir = fs::path(::testing::TempDir()) / ("loader_test_fifo." + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string fifo = (dir / "fifo.json").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {fifo, std::string("/dev/zero")}) {
+    auto set = InteractionSet::Load(UserSchema(), {path});
+    ASSERT_FALSE(set.ok()) << path;
+    EXPECT_EQ(std::string(set.status().message()), path + ": not a regular file or a directory");
+  }
+  // In a directory, only regular *.json files are read: the FIFO is passed over.
+  std::ofstream(dir / "ok.json") << R"({"interactions": []})";
+  EXPECT_TRUE(InteractionSet::Load(UserSchema(), {dir.string()}).ok());
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -5,7 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "src/value.h"
 #include "tests/src/matcher_test_util.h"
@@ -356,6 +361,100 @@ TEST(Matcher, UnorderedBacktracksOverOverlappingMatchers) {
   const char* spec = R"({"tags": {"$unordered": [{"$regex": "a.*"}, "a"]}})";
   EXPECT_TRUE(InvMatch(kItem, spec, R"({"tags": ["a", "ab"]})"));
   EXPECT_FALSE(InvMatch(kItem, spec, R"({"tags": ["ab", "ac"]})"));
+}
+
+TEST(Matcher, UnorderedNamesTheMatcherNoElementFits) {
+  const char* spec = R"({"tags": {"$unordered": ["a", "z"]}})";
+  EXPECT_THAT(WhyNot(*InventorySchema(), kItem, spec, R"({"tags": ["a", "b"]})"),
+              HasSubstr("no element matches $unordered/1"));
+  // Every matcher fits some element, but two want the same one.
+  EXPECT_THAT(WhyNot(*InventorySchema(), kItem, R"({"tags": {"$unordered": ["a", "a"]}})",
+                     R"({"tags": ["a", "b"]})"),
+              HasSubstr("at most 1 of 2 elements pair"));
+}
+
+// Backtracking over orders takes factorial time on these; a bipartite matching is instant. The
+// bound is generous: only exponential behaviour can break it.
+TEST(Matcher, UnorderedOfTwoHundredOverlappingElementsIsQuick) {
+  // Every matcher fits some element; 101 literals "a" want the 100 "a"s.
+  json adversarial = json::array();
+  json spec = json::array();  // the same with 100 literals: pairs, but not greedily
+  json tags = json::array();
+  for (int i = 0; i < 200; ++i) {
+    adversarial.push_back(i < 101 ? json("a") : json{{"$regex", "a.*"}});
+    spec.push_back(i < 100 ? json{{"$regex", "a.*"}} : json("a"));
+    tags.push_back(i < 100 ? "a" : "ab");  // the "a"s first: a greedy regex takes them
+  }
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(WhyNot(*InventorySchema(), kItem,
+                     json{{"tags", {{"$unordered", adversarial}}}}.dump(),
+                     json{{"tags", tags}}.dump()),
+              HasSubstr("at most 199 of 200 elements pair"));
+  EXPECT_TRUE(InvMatch(kItem, json{{"tags", {{"$unordered", spec}}}}.dump(),
+                       json{{"tags", tags}}.dump()));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+// The matching against a brute-force search over every order, on random small arrays.
+TEST(Matcher, UnorderedAgreesWithBruteForceOnRandomArrays) {
+  struct Choice {
+    json spec;
+    std::function<bool(const std::string&)> fits;
+  };
+  const std::vector<Choice> choices = {
+      {"a", [](const std::string& s) { return s == "a"; }},
+      {"ab", [](const std::string& s) { return s == "ab"; }},
+      {json{{"$regex", "a.*"}}, [](const std::string& s) { return s[0] == 'a'; }},
+      {json{{"$regex", "b|ab"}}, [](const std::string& s) { return s == "b" || s == "ab"; }},
+      {json{{"$contains", "b"}}, [](const std::string& s) { return s.find('b') != s.npos; }},
+      {json{{"$type", "string"}}, [](const std::string&) { return true; }},
+  };
+  const std::vector<std::string> values = {"a", "ab", "b", "c"};
+  std::mt19937 random(15);
+  for (int round = 0; round < 300; ++round) {
+    const size_t n = 1 + random() % 6;
+    json spec = json::array(), tags = json::array();
+    std::vector<size_t> picked;
+    std::vector<std::string> actual;
+    for (size_t i = 0; i < n; ++i) {
+      picked.push_back(random() % choices.size());
+      spec.push_back(choices[picked.back()].spec);
+      actual.push_back(values[random() % values.size()]);
+      tags.push_back(actual.back());
+    }
+    std::vector<size_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    bool brute = false;
+    do {
+      bool all = true;
+      for (size_t i = 0; i < n && all; ++i) all = choices[picked[i]].fits(actual[order[i]]);
+      brute = brute || all;
+    } while (!brute && std::next_permutation(order.begin(), order.end()));
+    EXPECT_EQ(static_cast<bool>(InvMatch(kItem, json{{"tags", {{"$unordered", spec}}}}.dump(),
+                                         json{{"tags", tags}}.dump())),
+              brute)
+        << spec.dump() << " against " << tags.dump();
+  }
+}
+
+// Matchers that hold others ($oneOf in $unordered, $each beside $contains) test each inner
+// matcher once per pair or element: no combination multiplies into an exponential.
+TEST(Matcher, NestedCombinationsOfArrayMatchersAreQuick) {
+  json alternatives = json::array({json{{"$regex", "x.*"}}, json{{"$contains", "a"}}, "a"});
+  json spec = json::array();
+  json tags = json::array();
+  for (int i = 0; i < 40; ++i) {
+    spec.push_back(json{{"$oneOf", alternatives}});
+    tags.push_back(i % 2 == 0 ? "a" : "ba");
+  }
+  spec[39] = "zzz";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(InvMatch(kItem, json{{"tags", {{"$unordered", spec}}}}.dump(),
+                        json{{"tags", tags}}.dump()));
+  EXPECT_FALSE(InvMatch(
+      kItem, json{{"tags", {{"$each", {{"$oneOf", alternatives}}}, {"$contains", "zzz"}}}}.dump(),
+      json{{"tags", tags}}.dump()));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 }  // namespace

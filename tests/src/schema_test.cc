@@ -10,6 +10,9 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "tests/src/test_util.h"
 
 namespace understudy {
@@ -290,6 +293,38 @@ TEST(Schema, ClosestSuggestsNearNamesOnly) {
   EXPECT_EQ(Schema::Closest("$regexp", {"$regex", "$type", "$gt"}), "$regex");
   EXPECT_EQ(Schema::Closest("completely_unrelated", {"GetUser", "ListUsers"}), "");
   EXPECT_EQ(Schema::Closest("x", {}), "");
+}
+
+// protoc's source tree would read /dev/zero forever and block on a FIFO until a writer comes.
+TEST(Schema, ProtoPathsThatAreNotRegularFilesAreRefused) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(::testing::TempDir()) / ("schema_test_fifo." + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "a_directory.proto");
+  const std::string fifo = (dir / "fifo.proto").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {std::string("/dev/zero"), fifo, (dir / "a_directory.proto").string()}) {
+    SchemaOptions options;
+    options.proto_files = {path};
+    auto schema = Schema::Load(options);
+    ASSERT_FALSE(schema.ok()) << path;
+    EXPECT_THAT(std::string(schema.status().message()),
+                HasSubstr(path + ": not a regular file"));
+    SchemaOptions sets;
+    sets.descriptor_sets = {path};
+    schema = Schema::Load(sets);
+    ASSERT_FALSE(schema.ok()) << path;
+    EXPECT_THAT(std::string(schema.status().message()),
+                HasSubstr(path + ": not a regular file"));
+  }
+  // An import that resolves to a FIFO fails like a missing import, without blocking.
+  std::ofstream(dir / "main.proto") << "syntax = \"proto3\";\nimport \"fifo.proto\";\n";
+  SchemaOptions options;
+  options.proto_files = {(dir / "main.proto").string()};
+  auto schema = Schema::Load(options);
+  ASSERT_FALSE(schema.ok());
+  EXPECT_THAT(std::string(schema.status().message()), HasSubstr("fifo.proto"));
+  fs::remove_all(dir);
 }
 
 }  // namespace
