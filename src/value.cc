@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -253,6 +254,63 @@ bool NumberOf(const Node& raw, long double* out) {
 std::string Quote(absl::string_view text) {
   return nlohmann::json(std::string(text))
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+// `at` moved back to the start of the UTF-8 sequence it falls in, so a window never begins or
+// ends inside a character (which would show as U+FFFD).
+size_t CharBoundary(absl::string_view text, size_t at) {
+  at = std::min(at, text.size());
+  for (int back = 0; back < 3 && at > 0 && at < text.size() &&
+                     (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
+       ++back) {
+    --at;
+  }
+  return at;
+}
+
+// Bytes of context shown before the first difference, and the window's whole size.
+constexpr size_t kLeadBytes = 60;
+constexpr size_t kWindowBytes = 150;
+
+std::string Window(absl::string_view value, size_t from, bool bytes) {
+  size_t begin, end;
+  if (bytes) {
+    begin = from - from % 3;  // whole base64 groups
+    end = std::min(value.size(), begin + kWindowBytes - kWindowBytes % 3);
+  } else {
+    begin = CharBoundary(value, from);
+    end = CharBoundary(value, begin + kWindowBytes);
+  }
+  absl::string_view part = value.substr(begin, end - begin);
+  std::string shown = bytes ? Quote(absl::Base64Escape(part)) : Quote(part);
+  return absl::StrCat(begin > 0 ? "..." : "", shown, end < value.size() ? "..." : "");
+}
+
+}  // namespace
+
+std::string QuoteCapped(absl::string_view text) {
+  if (text.size() <= kShownValueBytes) return Quote(text);
+  return absl::StrCat(Quote(text.substr(0, CharBoundary(text, kShownValueBytes))), "... (",
+                      text.size(), " bytes)");
+}
+
+void SummarizeDifference(absl::string_view expected, absl::string_view actual, bool bytes,
+                         std::string* shown_expected, std::string* shown_actual) {
+  if (expected.size() <= kShownValueBytes && actual.size() <= kShownValueBytes) {
+    *shown_expected = Quote(bytes ? absl::Base64Escape(expected) : std::string(expected));
+    *shown_actual = Quote(bytes ? absl::Base64Escape(actual) : std::string(actual));
+    return;
+  }
+  size_t first = 0;
+  const size_t common = std::min(expected.size(), actual.size());
+  while (first < common && expected[first] == actual[first]) ++first;
+  const size_t from = first > kLeadBytes ? first - kLeadBytes : 0;
+  const char* unit = bytes ? "bytes" : "bytes of text";
+  *shown_expected = absl::StrCat(expected.size(), " ", unit, ", first difference at byte ", first,
+                                 ": ", Window(expected, from, bytes));
+  *shown_actual = absl::StrCat(actual.size(), " ", unit, ": ", Window(actual, from, bytes));
 }
 
 }  // namespace understudy

@@ -66,6 +66,16 @@ Node Unwrap(const Node& node);
 // server's or client's text may be anything).
 std::string Quote(absl::string_view text);
 
+// Values longer than this many bytes are summarised in messages, not printed whole.
+inline constexpr size_t kShownValueBytes = 200;
+// Quote(text), or for a longer text its first kShownValueBytes and its length.
+std::string QuoteCapped(absl::string_view text);
+// How to show two values that differ: each quoted whole when both are short; otherwise each as
+// its length and a window of it around the first differing offset, which the expected side
+// names. With `bytes` the values are raw bytes and the windows show as base64 (the JSON form).
+void SummarizeDifference(absl::string_view expected, absl::string_view actual, bool bytes,
+                         std::string* shown_expected, std::string* shown_actual);
+
 // Shortest decimal text that reads back as `value`, as the JSON mapping prints doubles.
 std::string FormatDouble(double value);
 // The same at float precision (0.1f prints as 0.1, not 0.10000000149011612).
