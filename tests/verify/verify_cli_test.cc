@@ -294,6 +294,34 @@ TEST_F(VerifyAgainstContract, HangingSetupHookIsKilledAtSetupTimeoutAndExitsTwo)
   EXPECT_FALSE(alive) << "the hook's sleep outlived the timeout: " << stat;
 }
 
+// A file path with a byte that is not UTF-8, a name with U+FFFE and a control character, an
+// expected value with U+FFFF: both reports parse (strict parsers), with every such byte shown.
+TEST_F(VerifyAgainstContract, ReportsParseWhateverBytesNamesPathsAndValuesHold) {
+  const fs::path dir = TestDir();
+  const fs::path contract = dir / "caf\xff.json";
+  nlohmann::json file = {{"interactions",
+                          {{{"name", "get user 42 \xef\xbf\xbe\x01"},
+                            {"method", "user.UserService/GetUser"},
+                            {"request", {{"body", {{"userId", "42"}}}}},
+                            {"response", {{"body", {{"user", {{"name", "Ada\xef\xbf\xbf"}}}}}}}}}}};
+  std::ofstream(contract) << file.dump();
+  const fs::path junit = dir / "junit.xml";
+  VerifyRun run = Verify({"--junit", junit.string(), contract.string()});
+  EXPECT_EQ(run.exit_code(), 1) << run.Describe();
+  const std::string check =
+      "/usr/bin/python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' ";
+  EXPECT_EQ(std::system((check + "'" + junit.string() + "'").c_str()), 0)
+      << "not valid XML:\n" << ReadFile(junit);
+  const std::string xml = ReadFile(junit);
+  EXPECT_THAT(xml, HasSubstr("get user 42 \\uFFFE\\u0001")) << xml;
+  EXPECT_THAT(xml, HasSubstr("caf\\xFF.json")) << xml;
+  EXPECT_THAT(xml, HasSubstr("Ada\\uFFFF")) << xml;
+  ASSERT_TRUE(run.report.is_object()) << "not valid JSON\n" << run.Describe();
+  const auto& entry = run.report["interactions"][0];
+  EXPECT_THAT(entry.value("file", ""), HasSubstr("caf\\xFF.json"));
+  EXPECT_EQ(entry["differences"][0].value("expected", ""), "\"Ada\xef\xbf\xbf\"");
+}
+
 TEST_F(VerifyAgainstContract, ColorNeverAndNoColorPrintNoEscapes) {
   VerifyRun never = Verify({"--color", "never", kContract});
   EXPECT_EQ(never.exit_code(), 0) << never.Describe();
