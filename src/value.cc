@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace understudy {
@@ -251,15 +252,59 @@ bool NumberOf(const Node& raw, long double* out) {
   return true;
 }
 
+// The next code point of UTF-8 `text` at `*at`, advancing past it; -1 (advancing one byte) when
+// the bytes there are not well-formed UTF-8 (overlong forms and surrogates included).
+int32_t DecodeUtf8At(absl::string_view text, size_t* at) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(*at);
+  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
+                                  : (lead >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || *at + length > text.size()) {
+    ++*at;
+    return -1;
+  }
+  int32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(*at + i) & 0xC0) != 0x80) {
+      ++*at;
+      return -1;
+    }
+    cp = (cp << 6) | (byte(*at + i) & 0x3F);
+  }
+  static constexpr int32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kLeast[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    ++*at;
+    return -1;
+  }
+  *at += length;
+  return cp;
+}
+
 std::string Quote(absl::string_view text) {
-  return nlohmann::json(std::string(text))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Runs of UTF-8 as JSON writes them, each byte between them as the four characters \xFF.
+  std::string out = "\"";
+  size_t run = 0;
+  auto flush = [&](size_t end) {
+    if (end == run) return;
+    std::string part = nlohmann::json(std::string(text.substr(run, end - run))).dump();
+    out.append(part, 1, part.size() - 2);
+  };
+  for (size_t at = 0; at < text.size();) {
+    const size_t start = at;
+    if (DecodeUtf8At(text, &at) >= 0) continue;
+    flush(start);
+    absl::StrAppendFormat(&out, "\\x%02X", static_cast<unsigned char>(text[start]));
+    run = at;
+  }
+  flush(text.size());
+  out += '"';
+  return out;
 }
 
 namespace {
 
 // `at` moved back to the start of the UTF-8 sequence it falls in, so a window never begins or
-// ends inside a character (which would show as U+FFFD).
+// ends inside a character (which would show as \\xNN escapes).
 size_t CharBoundary(absl::string_view text, size_t at) {
   at = std::min(at, text.size());
   for (int back = 0; back < 3 && at > 0 && at < text.size() &&

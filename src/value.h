@@ -62,8 +62,12 @@ bool HasScalarJsonForm(const google::protobuf::Descriptor* type);  // wrappers, 
 // The `value` field of a set wrapper message, as a node; the node itself otherwise.
 Node Unwrap(const Node& node);
 
-// `text` as a JSON string literal, for messages; bytes that are not UTF-8 show as U+FFFD (a
-// server's or client's text may be anything).
+// The code point of UTF-8 `text` at `*at`, advancing `*at` past it; -1, advancing one byte, when
+// the bytes there are not well-formed UTF-8 (overlong forms and surrogates included).
+int32_t DecodeUtf8At(absl::string_view text, size_t* at);
+
+// `text` as a JSON string literal, for messages; a byte that is not UTF-8 shows as the four
+// characters \xFF, so nothing is lost (a server's or client's text may be anything).
 std::string Quote(absl::string_view text);
 
 // Values longer than this many bytes are summarised in messages, not printed whole.

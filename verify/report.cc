@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "src/value.h"
 
 namespace understudy {
 namespace {
@@ -28,34 +29,6 @@ std::string DifferenceLine(const Difference& d) {
   return d.pointer.empty() ? d.message : absl::StrCat(d.pointer, ": ", d.message);
 }
 
-// The next code point of UTF-8 `text` at `*at`, advancing past it; -1 (advancing one byte) when
-// the bytes there are not well-formed UTF-8 (overlong forms and surrogates included).
-int32_t NextCodePoint(absl::string_view text, size_t* at) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(*at);
-  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                                  : (lead >> 3) == 0x1E ? 4 : 0;
-  if (length == 0 || *at + length > text.size()) {
-    ++*at;
-    return -1;
-  }
-  int32_t cp = length == 1 ? lead : lead & (0x7F >> length);
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(*at + i) & 0xC0) != 0x80) {
-      ++*at;
-      return -1;
-    }
-    cp = (cp << 6) | (byte(*at + i) & 0x3F);
-  }
-  static constexpr int32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kLeast[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    ++*at;
-    return -1;
-  }
-  *at += length;
-  return cp;
-}
-
 // `text` as valid UTF-8 whatever its bytes, nothing dropped: a byte that is not part of UTF-8
 // shows as the four characters \xFF; with `xml`, a character XML 1.0 cannot hold (controls but
 // tab, newline and carriage return; U+FFFE, U+FFFF) shows as \uFFFE.
@@ -64,7 +37,7 @@ std::string Visible(absl::string_view text, bool xml) {
   out.reserve(text.size());
   for (size_t at = 0; at < text.size();) {
     const size_t start = at;
-    const int32_t cp = NextCodePoint(text, &at);
+    const int32_t cp = DecodeUtf8At(text, &at);
     if (cp < 0) {
       absl::StrAppendFormat(&out, "\\x%02X", static_cast<unsigned char>(text[start]));
     } else if (xml && ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE ||

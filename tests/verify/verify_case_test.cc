@@ -224,7 +224,7 @@ TEST_F(VerifyCaseTest, AStatusMessageThatIsNotUtf8IsShownNotFatal) {
   auto differences = Verify(contract, json::array({served}));
   ASSERT_EQ(differences.size(), 1u);
   EXPECT_EQ(differences[0].pointer, "/response/status/message");
-  EXPECT_EQ(Quote(std::string("a\xff")), "\"a\xef\xbf\xbd\"");
+  EXPECT_EQ(Quote(std::string("a\xff\xc3\xa9\n")), "\"a\\xFF\xc3\xa9\\n\"");
 }
 
 // A server stream without `stream` is the empty stream (what the mock sends): a server that
