@@ -318,6 +318,12 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   verify->add_option("--timeout", verify_command.timeout_seconds, "deadline of each call, seconds")
       ->capture_default_str();
+  verify->add_option("--setup-timeout", verify_command.setup_timeout_seconds,
+                     "seconds the --setup hook may take; then it is killed and verify exits 2")
+      ->capture_default_str();
+  verify->add_option("--start-timeout", verify_command.start_timeout_seconds,
+                     "seconds the --start command may take to print `listening on`; then exit 2")
+      ->capture_default_str();
   verify->add_option("-j,--jobs", verify_command.jobs,
                      "interactions without `given` and outside scenarios run this many at a time")
       ->capture_default_str();

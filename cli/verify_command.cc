@@ -27,6 +27,21 @@ int CannotRun(const std::string& message) {
   return kExitCannotRun;
 }
 
+// The longest any one step may be given: a day. Longer (or NaN, or not positive) is a mistake,
+// and would overflow the clock's arithmetic.
+constexpr double kMaxSeconds = 86400;
+
+// Why `seconds` is no timeout, or "".
+std::string SecondsProblem(const char* flag, double seconds) {
+  if (seconds >= 0.001 && seconds <= kMaxSeconds) return "";
+  return absl::StrCat(flag, " takes a number of seconds from 0.001 to ", kMaxSeconds, ", not ",
+                      seconds);
+}
+
+std::chrono::milliseconds Milliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 }  // namespace
 
 int RunVerify(const VerifyCommand& command) {
@@ -35,7 +50,11 @@ int RunVerify(const VerifyCommand& command) {
   }
   if (command.target.empty() && command.start.empty()) return CannotRun("--target is required");
   if (command.jobs < 1) return CannotRun("--jobs takes a positive number");
-  if (!(command.timeout_seconds > 0)) return CannotRun("--timeout takes a positive number of seconds");
+  for (const auto& [flag, seconds] : {std::pair<const char*, double>{"--timeout", command.timeout_seconds},
+                                      {"--setup-timeout", command.setup_timeout_seconds},
+                                      {"--start-timeout", command.start_timeout_seconds}}) {
+    if (std::string why = SecondsProblem(flag, seconds); !why.empty()) return CannotRun(why);
+  }
   // A setup hook that exits without reading its standard input must not kill the verifier. A
   // handler, not SIG_IGN: children (the provider, the hook) get the default back when they exec.
   struct sigaction ignore = {};
@@ -45,7 +64,8 @@ int RunVerify(const VerifyCommand& command) {
   auto headers = ParseHeaderFlags(command.headers, "--header", BinaryHeaders::kKeep);
   if (!headers.ok()) return CannotRun(std::string(headers.status().message()));
   options.headers = std::move(*headers);
-  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(command.timeout_seconds * 1000));
+  options.timeout = Milliseconds(command.timeout_seconds);
+  options.setup_timeout = Milliseconds(command.setup_timeout_seconds);
   options.jobs = command.jobs;
   options.setup_command = command.setup;
 
@@ -70,13 +90,14 @@ int RunVerify(const VerifyCommand& command) {
   std::unique_ptr<ProviderProcess> provider;
   std::string target = command.target;
   if (!command.start.empty()) {
-    auto started = ProviderProcess::Start(command.start, std::chrono::seconds(30));
+    auto started = ProviderProcess::Start(command.start, Milliseconds(command.start_timeout_seconds));
     if (!started.ok()) return CannotRun(std::string(started.status().message()));
     provider = std::move(*started);
     if (target.empty()) target = provider->address();
   }
   auto connect_by = std::chrono::system_clock::now() +
-                    std::max(options.timeout, std::chrono::milliseconds(provider ? 30000 : 0));
+                    std::max(options.timeout, provider ? Milliseconds(command.start_timeout_seconds)
+                                                       : std::chrono::milliseconds(0));
   auto connected = ConnectToServer(target, command.tls, connect_by, options.timeout, &*schema);
   if (!connected.ok()) return CannotRun(std::string(connected.status().message()));
   std::shared_ptr<grpc::Channel> channel = std::move(*connected);
@@ -94,8 +115,10 @@ int RunVerify(const VerifyCommand& command) {
   if (provider != nullptr) provider->Stop();
 
   int exit_code = kExitOk;
+  std::string cannot_run;
   for (const auto& r : results) {
     if (!r.passed()) exit_code = kExitFailed;
+    if (!r.cannot_run.empty()) cannot_run = r.cannot_run;
   }
   if (!command.junit.empty()) {
     if (auto status = WriteJUnit(results, target, seconds, command.junit); !status.ok()) {
@@ -107,6 +130,8 @@ int RunVerify(const VerifyCommand& command) {
       return CannotRun(std::string(status.message()));
     }
   }
+  // Reports first: they show how far the run went.
+  if (!cannot_run.empty()) return CannotRun(absl::StrCat(cannot_run, "; the run stopped there"));
   return exit_code;
 }
 

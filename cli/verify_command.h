@@ -17,7 +17,9 @@ struct VerifyCommand {
   std::string start;   // a command that starts the provider
   std::vector<std::string> paths;
   std::vector<std::string> headers;  // "KEY: VALUE"
-  double timeout_seconds = 10;
+  double timeout_seconds = 10;        // each call
+  double setup_timeout_seconds = 60;  // each run of the --setup hook
+  double start_timeout_seconds = 30;  // --start until its `listening on` line
   int jobs = 1;
   std::string setup;
   std::string junit, json;

@@ -33,7 +33,14 @@ class Schema;
 struct Mismatch {
   std::string pointer;
   std::string reason;
+  // When the reason is "expected X, got Y": X and Y as shown (long values summarised), so that
+  // reports can carry them apart without parsing the reason. Empty otherwise.
+  std::string expected, actual;
   std::string ToString() const { return pointer.empty() ? reason : pointer + ": " + reason; }
+  static Mismatch Of(std::string pointer, std::string expected, std::string actual) {
+    std::string reason = "expected " + expected + ", got " + actual;
+    return {std::move(pointer), std::move(reason), std::move(expected), std::move(actual)};
+  }
 };
 
 class Matcher {

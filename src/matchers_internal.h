@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "src/matcher.h"
 #include "src/value.h"
@@ -29,8 +30,26 @@ inline bool Fail(Mismatch* why, std::string reason) {
   if (why != nullptr) {
     why->pointer.clear();
     why->reason = std::move(reason);
+    why->expected.clear();
+    why->actual.clear();
   }
   return false;
+}
+
+// "expected `expected`, got `actual`", with the two kept apart for reports.
+inline bool FailValues(Mismatch* why, std::string expected, std::string actual) {
+  if (why != nullptr) *why = Mismatch::Of("", std::move(expected), std::move(actual));
+  return false;
+}
+
+// Two texts (or, with `bytes`, raw bytes) that differ: both shown whole when short, else their
+// lengths and a window around the first difference (SummarizeDifference).
+inline bool FailTexts(Mismatch* why, absl::string_view expected, absl::string_view actual,
+                      bool bytes) {
+  if (why == nullptr) return false;
+  std::string shown_expected, shown_actual;
+  SummarizeDifference(expected, actual, bytes, &shown_expected, &shown_actual);
+  return FailValues(why, std::move(shown_expected), std::move(shown_actual));
 }
 
 // Prefixes the pointer of a child's mismatch with the child's token.
@@ -42,7 +61,7 @@ inline bool FailAt(Mismatch* why, const std::string& token) {
 inline std::string Show(const Node& node) {
   if (node.IsUnset()) return "unset";
   switch (KindOfNode(node)) {
-    case JsonKind::kString: return Quote(TextOf(node));
+    case JsonKind::kString: return QuoteCapped(TextOf(node));
     case JsonKind::kNumber:
     case JsonKind::kBool: return TextOf(node);
     case JsonKind::kArray: return absl::StrCat("an array of ", node.Size());
@@ -87,7 +106,7 @@ class AnyMatcher final : public Matcher {
 class AbsentMatcher final : public Matcher {
  public:
   bool Matches(const Node& node, Mismatch* why) const override {
-    return node.IsUnset() || Fail(why, absl::StrCat("expected unset, got ", Show(node)));
+    return node.IsUnset() || FailValues(why, "unset", Show(node));
   }
 };
 
@@ -134,7 +153,7 @@ class ObjectMatcher final : public Matcher {
 
   bool Matches(const Node& node, Mismatch* why) const override {
     const pb::Message* m = node.AsMessage();
-    if (m == nullptr) return Fail(why, absl::StrCat("expected an object, got ", Show(node)));
+    if (m == nullptr) return FailValues(why, "an object", Show(node));
     for (const auto& e : entries_) {
       if (!e.matcher->Matches(Node::OfField(m, e.field), why)) return FailAt(why, e.token);
     }
@@ -211,7 +230,7 @@ class MapMatcher final : public Matcher {
       : field_(field), entries_(std::move(entries)), exact_(exact) {}
 
   bool Matches(const Node& node, Mismatch* why) const override {
-    if (!node.IsMap()) return Fail(why, absl::StrCat("expected an object, got ", Show(node)));
+    if (!node.IsMap()) return FailValues(why, "an object", Show(node));
     const FD* key_field = field_->message_type()->map_key();
     const FD* value_field = field_->message_type()->map_value();
     const int size = node.Size();
@@ -229,7 +248,7 @@ class MapMatcher final : public Matcher {
       if (!e.matcher->Matches(Node::OfField(found, value_field), why)) return FailAt(why, e.key);
     }
     if (exact_ && size != static_cast<int>(entries_.size())) {
-      return Fail(why, absl::StrCat("expected exactly ", entries_.size(), " keys, got ", size));
+      return FailValues(why, absl::StrCat("exactly ", entries_.size(), " keys"), absl::StrCat(size));
     }
     return true;
   }
@@ -252,10 +271,10 @@ class ArrayMatcher final : public Matcher {
       : elements_(std::move(elements)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
     if (!node.IsRepeated() || node.IsMap()) {
-      return Fail(why, absl::StrCat("expected an array, got ", Show(node)));
+      return FailValues(why, "an array", Show(node));
     }
     if (node.Size() != static_cast<int>(elements_.size())) {
-      return Fail(why, absl::StrCat("expected ", elements_.size(), " elements, got ", node.Size()));
+      return FailValues(why, absl::StrCat(elements_.size(), " elements"), absl::StrCat(node.Size()));
     }
     for (size_t i = 0; i < elements_.size(); ++i) {
       if (!elements_[i]->Matches(node.Element(i), why)) return FailAt(why, absl::StrCat(i));
@@ -270,7 +289,7 @@ class ArrayMatcher final : public Matcher {
     }
     const size_t size = static_cast<size_t>(node.Size());
     if (size != elements_.size()) {
-      out->push_back({"", absl::StrCat("expected ", elements_.size(), " elements, got ", size)});
+      out->push_back(Mismatch::Of("", absl::StrCat(elements_.size(), " elements"), absl::StrCat(size)));
     }
     for (size_t i = 0; i < std::min(size, elements_.size()); ++i) {
       CollectAt(*elements_[i], node.Element(i), absl::StrCat(i), out);
@@ -366,7 +385,7 @@ class EachMatcher final : public Matcher {
  public:
   explicit EachMatcher(std::unique_ptr<Matcher> element) : element_(std::move(element)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
-    if (!node.IsRepeated()) return Fail(why, absl::StrCat("expected an array, got ", Show(node)));
+    if (!node.IsRepeated()) return FailValues(why, "an array", Show(node));
     for (int i = 0; i < node.Size(); ++i) {
       if (!element_->Matches(node.Element(i), why)) return FailAt(why, absl::StrCat(i));
     }
@@ -382,10 +401,10 @@ class SizeMatcher final : public Matcher {
  public:
   SizeMatcher(int64_t min, int64_t max) : min_(min), max_(max) {}
   bool Matches(const Node& node, Mismatch* why) const override {
-    if (!node.IsRepeated()) return Fail(why, absl::StrCat("expected an array, got ", Show(node)));
+    if (!node.IsRepeated()) return FailValues(why, "an array", Show(node));
     const int n = node.Size();
-    if (n < min_) return Fail(why, absl::StrCat("expected at least ", min_, " elements, got ", n));
-    if (n > max_) return Fail(why, absl::StrCat("expected at most ", max_, " elements, got ", n));
+    if (n < min_) return FailValues(why, absl::StrCat("at least ", min_, " elements"), absl::StrCat(n));
+    if (n > max_) return FailValues(why, absl::StrCat("at most ", max_, " elements"), absl::StrCat(n));
     return true;
   }
 
@@ -401,12 +420,10 @@ class ContainsTextMatcher final : public Matcher {
       return Fail(why, absl::StrCat("unset, expected a string containing ", Quote(needle_)));
     }
     if (KindOfNode(node) != JsonKind::kString) {
-      return Fail(why, absl::StrCat("expected a string containing ", Quote(needle_),
-                                    ", got ", Show(node)));
+      return FailValues(why, absl::StrCat("a string containing ", Quote(needle_)), Show(node));
     }
     if (TextOf(node).find(needle_) != std::string::npos) return true;
-    return Fail(why, absl::StrCat("expected a string containing ", Quote(needle_), ", got ",
-                                  Show(node)));
+    return FailValues(why, absl::StrCat("a string containing ", Quote(needle_)), Show(node));
   }
 
  private:
@@ -417,7 +434,7 @@ class ContainsElementMatcher final : public Matcher {
  public:
   explicit ContainsElementMatcher(std::unique_ptr<Matcher> element) : element_(std::move(element)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
-    if (!node.IsRepeated()) return Fail(why, absl::StrCat("expected an array, got ", Show(node)));
+    if (!node.IsRepeated()) return FailValues(why, "an array", Show(node));
     for (int i = 0; i < node.Size(); ++i) {
       if (element_->Matches(node.Element(i), nullptr)) return true;
     }
@@ -438,8 +455,7 @@ class RegexMatcher final : public Matcher {
     }
     JsonKind kind = KindOfNode(node);
     if (kind != JsonKind::kString && kind != JsonKind::kNumber) {
-      return Fail(why, absl::StrCat("expected a string matching /", re_->pattern(), "/, got ",
-                                    Show(node)));
+      return FailValues(why, absl::StrCat("a string matching /", re_->pattern(), "/"), Show(node));
     }
     std::string text = TextOf(node);
     if (RE2::FullMatch(text, *re_)) return true;
@@ -456,7 +472,7 @@ class TypeMatcher final : public Matcher {
   bool Matches(const Node& node, Mismatch* why) const override {
     if (node.IsText()) {
       if (type_ == "string") return true;
-      return Fail(why, absl::StrCat("expected ", type_, ", got a metadata string"));
+      return FailValues(why, type_, "a metadata string");
     }
     if (Missing(node)) return Fail(why, absl::StrCat("unset, expected ", type_));
     JsonKind kind = KindOfNode(node);
@@ -468,7 +484,7 @@ class TypeMatcher final : public Matcher {
       ok = t == FD::CPPTYPE_INT64 || t == FD::CPPTYPE_UINT64;
     }
     if (ok) return true;
-    return Fail(why, absl::StrCat("expected ", type_, ", got ", JsonKindName(kind)));
+    return FailValues(why, type_, JsonKindName(kind));
   }
 
  private:
@@ -482,12 +498,12 @@ class CompareMatcher final : public Matcher {
     long double v;
     if (Missing(node)) return Fail(why, absl::StrCat("unset, expected a number ", Describe()));
     if (!NumberOf(node, &v)) {
-      return Fail(why, absl::StrCat("expected a number ", Describe(), ", got ", Show(node)));
+      return FailValues(why, absl::StrCat("a number ", Describe()), Show(node));
     }
     bool ok = op_ == "$gt" ? v > bound_ : op_ == "$gte" ? v >= bound_ : op_ == "$lt" ? v < bound_
                                                                                      : v <= bound_;
     if (ok) return true;
-    return Fail(why, absl::StrCat("expected a number ", Describe(), ", got ", TextOf(node)));
+    return FailValues(why, absl::StrCat("a number ", Describe()), TextOf(node));
   }
 
  private:
@@ -508,12 +524,12 @@ class ScalarMatcher final : public Matcher {
   bool Matches(const Node& node, Mismatch* why) const override {
     if (node.IsText()) {
       if (*node.text == text_) return true;
-      return Fail(why, absl::StrCat("expected ", Quote(text_), ", got ", Show(node)));
+      return FailTexts(why, text_, *node.text, false);
     }
     if (node.msg == nullptr) return Fail(why, absl::StrCat("missing, expected ", Expected()));
     if (field_ == nullptr) return Fail(why, "expected a metadata value");
     if (field_->has_presence() && !element_ && node.IsUnset()) {
-      return Fail(why, absl::StrCat("expected ", Expected(), ", got unset"));
+      return FailValues(why, Expected(), "unset");
     }
     bool ok;
     switch (field_->cpp_type()) {
@@ -543,7 +559,17 @@ class ScalarMatcher final : public Matcher {
       }
     }
     if (ok) return true;
-    return Fail(why, absl::StrCat("expected ", Expected(), ", got ", Show(node)));
+    if (field_->cpp_type() == FD::CPPTYPE_STRING && !node.IsUnset() &&
+        KindOfNode(node) == JsonKind::kString) {
+      const bool bytes = field_->type() == FD::TYPE_BYTES;
+      std::string actual = TextOf(node), expected = text_;
+      if (bytes && (!absl::Base64Unescape(expected, &expected) ||
+                    !absl::Base64Unescape(actual, &actual))) {
+        return FailValues(why, Expected(), Show(node));
+      }
+      return FailTexts(why, expected, actual, bytes);
+    }
+    return FailValues(why, Expected(), Show(node));
   }
   bool IndexableField(const FD** field, std::string* key) const override {
     if (!root_ || element_ || field_ == nullptr || field_->is_repeated()) return false;
@@ -575,11 +601,10 @@ class MessageEqualsMatcher final : public Matcher {
       : expected_(std::move(expected)), shown_(std::move(shown)) {}
   bool Matches(const Node& node, Mismatch* why) const override {
     const pb::Message* m = node.AsMessage();
-    if (m == nullptr) return Fail(why, absl::StrCat("expected ", shown_, ", got unset"));
+    if (m == nullptr) return FailValues(why, shown_, "unset");
     if (pb::util::MessageDifferencer::Equals(*expected_, *m)) return true;
     std::string got = TextOf(node);
-    return Fail(why, absl::StrCat("expected ", shown_, ", got ",
-                                  got.empty() ? "a different value" : Quote(got)));
+    return FailValues(why, shown_, got.empty() ? "a different value" : QuoteCapped(got));
   }
 
  private:

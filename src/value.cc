@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace understudy {
@@ -250,9 +252,110 @@ bool NumberOf(const Node& raw, long double* out) {
   return true;
 }
 
+// The next code point of UTF-8 `text` at `*at`, advancing past it; -1 (advancing one byte) when
+// the bytes there are not well-formed UTF-8 (overlong forms and surrogates included).
+int32_t DecodeUtf8At(absl::string_view text, size_t* at) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(*at);
+  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
+                                  : (lead >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || *at + length > text.size()) {
+    ++*at;
+    return -1;
+  }
+  int32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(*at + i) & 0xC0) != 0x80) {
+      ++*at;
+      return -1;
+    }
+    cp = (cp << 6) | (byte(*at + i) & 0x3F);
+  }
+  static constexpr int32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kLeast[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    ++*at;
+    return -1;
+  }
+  *at += length;
+  return cp;
+}
+
 std::string Quote(absl::string_view text) {
-  return nlohmann::json(std::string(text))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Runs of UTF-8 as JSON writes them, each byte between them as the four characters \xFF.
+  std::string out = "\"";
+  size_t run = 0;
+  auto flush = [&](size_t end) {
+    if (end == run) return;
+    std::string part = nlohmann::json(std::string(text.substr(run, end - run))).dump();
+    out.append(part, 1, part.size() - 2);
+  };
+  for (size_t at = 0; at < text.size();) {
+    const size_t start = at;
+    if (DecodeUtf8At(text, &at) >= 0) continue;
+    flush(start);
+    absl::StrAppendFormat(&out, "\\x%02X", static_cast<unsigned char>(text[start]));
+    run = at;
+  }
+  flush(text.size());
+  out += '"';
+  return out;
+}
+
+namespace {
+
+// `at` moved back to the start of the UTF-8 sequence it falls in, so a window never begins or
+// ends inside a character (which would show as \\xNN escapes).
+size_t CharBoundary(absl::string_view text, size_t at) {
+  at = std::min(at, text.size());
+  for (int back = 0; back < 3 && at > 0 && at < text.size() &&
+                     (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
+       ++back) {
+    --at;
+  }
+  return at;
+}
+
+// Bytes of context shown before the first difference, and the window's whole size.
+constexpr size_t kLeadBytes = 60;
+constexpr size_t kWindowBytes = 150;
+
+std::string Window(absl::string_view value, size_t from, bool bytes) {
+  size_t begin, end;
+  if (bytes) {
+    begin = from - from % 3;  // whole base64 groups
+    end = std::min(value.size(), begin + kWindowBytes - kWindowBytes % 3);
+  } else {
+    begin = CharBoundary(value, from);
+    end = CharBoundary(value, begin + kWindowBytes);
+  }
+  absl::string_view part = value.substr(begin, end - begin);
+  std::string shown = bytes ? Quote(absl::Base64Escape(part)) : Quote(part);
+  return absl::StrCat(begin > 0 ? "..." : "", shown, end < value.size() ? "..." : "");
+}
+
+}  // namespace
+
+std::string QuoteCapped(absl::string_view text) {
+  if (text.size() <= kShownValueBytes) return Quote(text);
+  return absl::StrCat(Quote(text.substr(0, CharBoundary(text, kShownValueBytes))), "... (",
+                      text.size(), " bytes)");
+}
+
+void SummarizeDifference(absl::string_view expected, absl::string_view actual, bool bytes,
+                         std::string* shown_expected, std::string* shown_actual) {
+  if (expected.size() <= kShownValueBytes && actual.size() <= kShownValueBytes) {
+    *shown_expected = Quote(bytes ? absl::Base64Escape(expected) : std::string(expected));
+    *shown_actual = Quote(bytes ? absl::Base64Escape(actual) : std::string(actual));
+    return;
+  }
+  size_t first = 0;
+  const size_t common = std::min(expected.size(), actual.size());
+  while (first < common && expected[first] == actual[first]) ++first;
+  const size_t from = first > kLeadBytes ? first - kLeadBytes : 0;
+  const char* unit = bytes ? "bytes" : "bytes of text";
+  *shown_expected = absl::StrCat(expected.size(), " ", unit, ", first difference at byte ", first,
+                                 ": ", Window(expected, from, bytes));
+  *shown_actual = absl::StrCat(actual.size(), " ", unit, ": ", Window(actual, from, bytes));
 }
 
 std::string QuoteAtMost(absl::string_view text, size_t max_bytes) {

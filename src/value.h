@@ -62,12 +62,26 @@ bool HasScalarJsonForm(const google::protobuf::Descriptor* type);  // wrappers, 
 // The `value` field of a set wrapper message, as a node; the node itself otherwise.
 Node Unwrap(const Node& node);
 
-// `text` as a JSON string literal, for messages; bytes that are not UTF-8 show as U+FFFD (a
-// server's or client's text may be anything).
+// The code point of UTF-8 `text` at `*at`, advancing `*at` past it; -1, advancing one byte, when
+// the bytes there are not well-formed UTF-8 (overlong forms and surrogates included).
+int32_t DecodeUtf8At(absl::string_view text, size_t* at);
+
+// `text` as a JSON string literal, for messages; a byte that is not UTF-8 shows as the four
+// characters \xFF, so nothing is lost (a server's or client's text may be anything).
 std::string Quote(absl::string_view text);
 // Quote() of the first `max_bytes` bytes, with the full length after it when it is cut: for
 // values from a request, which can be megabytes long, in a status message or an error.
 std::string QuoteAtMost(absl::string_view text, size_t max_bytes = 64);
+
+// Values longer than this many bytes are summarised in messages, not printed whole.
+inline constexpr size_t kShownValueBytes = 200;
+// Quote(text), or for a longer text its first kShownValueBytes and its length.
+std::string QuoteCapped(absl::string_view text);
+// How to show two values that differ: each quoted whole when both are short; otherwise each as
+// its length and a window of it around the first differing offset, which the expected side
+// names. With `bytes` the values are raw bytes and the windows show as base64 (the JSON form).
+void SummarizeDifference(absl::string_view expected, absl::string_view actual, bool bytes,
+                         std::string* shown_expected, std::string* shown_actual);
 
 // Shortest decimal text that reads back as `value`, as the JSON mapping prints doubles.
 std::string FormatDouble(double value);

@@ -46,6 +46,9 @@ struct VerifyCase::Expectations {
 struct VerifyCase::Outcome {
   grpc::Status status;
   std::vector<std::string> messages;  // serialized, in arrival order
+  // The server sent more messages than expected: the verifier cancelled the call after the first
+  // extra one, so the status and trailers are not the server's.
+  bool cut_short = false;
   MetadataPairs headers, trailers;
 };
 

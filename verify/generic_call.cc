@@ -69,6 +69,8 @@ bool GenericCall::Read(std::string* bytes) {
   return true;
 }
 
+void GenericCall::Cancel() { context_.TryCancel(); }
+
 grpc::Status GenericCall::Finish() {
   grpc::Status status;
   call_->Finish(&status, this);

@@ -38,6 +38,8 @@ class GenericCall {
   bool WritesDone();
   // The next message; false when the server has no more.
   bool Read(std::string* bytes);
+  // Ends the call now (the server sees it cancelled); Finish() then returns CANCELLED.
+  void Cancel();
   // Waits for the status; the call's metadata is complete afterwards.
   grpc::Status Finish();
 

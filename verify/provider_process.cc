@@ -71,7 +71,7 @@ absl::StatusOr<std::unique_ptr<ProviderProcess>> ProviderProcess::Start(
     if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       return absl::DeadlineExceededError(absl::StrCat(
           "--start: no \"listening on HOST:PORT\" line from the provider within ", timeout.count(),
-          " ms"));
+          " ms (--start-timeout)"));
     }
     char buffer[4096];
     ssize_t n = read(fds[0], buffer, sizeof buffer);

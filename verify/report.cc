@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "src/value.h"
 
 namespace understudy {
 namespace {
@@ -28,35 +29,49 @@ std::string DifferenceLine(const Difference& d) {
   return d.pointer.empty() ? d.message : absl::StrCat(d.pointer, ": ", d.message);
 }
 
-// "expected X, got Y" as the two halves, for reports that keep them apart.
-void SplitExpectedActual(const std::string& message, std::string* expected, std::string* actual) {
-  const std::string lead = "expected ", sep = ", got ";
-  size_t at = message.rfind(sep);
-  if (message.compare(0, lead.size(), lead) != 0 || at == std::string::npos) return;
-  *expected = message.substr(lead.size(), at - lead.size());
-  *actual = message.substr(at + sep.size());
+// `text` as valid UTF-8 whatever its bytes, nothing dropped: a byte that is not part of UTF-8
+// shows as the four characters \xFF; with `xml`, a character XML 1.0 cannot hold (controls but
+// tab, newline and carriage return; U+FFFE, U+FFFF) shows as \uFFFE.
+std::string Visible(absl::string_view text, bool xml) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t at = 0; at < text.size();) {
+    const size_t start = at;
+    const int32_t cp = DecodeUtf8At(text, &at);
+    if (cp < 0) {
+      absl::StrAppendFormat(&out, "\\x%02X", static_cast<unsigned char>(text[start]));
+    } else if (xml && ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE ||
+                       cp == 0xFFFF)) {
+      absl::StrAppendFormat(&out, "\\u%04X", cp);
+    } else {
+      out.append(text.data() + start, at - start);
+    }
+  }
+  return out;
 }
 
-std::string XmlEscape(const std::string& text) {
+// Text or, with `attribute`, an attribute value of an XML 1.0 document.
+std::string XmlEscape(absl::string_view text, bool attribute = true) {
   std::string out;
-  for (unsigned char c : text) {
+  for (char c : Visible(text, /*xml=*/true)) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 has no place for other control characters.
-        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += '?';
-        } else {
-          out += static_cast<char>(c);
-        }
+      case '\r': out += "&#13;"; break;  // a parser would read a literal one as a newline
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
+      default: out += c;
     }
   }
   return out;
 }
+
+// A string of the JSON report: nlohmann writes the escapes JSON needs, Visible the bytes it
+// cannot hold.
+nlohmann::json JsonText(absl::string_view text) { return Visible(text, /*xml=*/false); }
 
 absl::Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -115,7 +130,7 @@ absl::Status WriteJUnit(const std::vector<CaseResult>& results, const std::strin
     absl::StrAppendFormat(&xml, ">\n      <failure message=\"%d difference%s in %s\">%s</failure>\n"
                                 "    </testcase>\n",
                           r.differences.size(), r.differences.size() == 1 ? "" : "s",
-                          XmlEscape(MethodName(i.method)), XmlEscape(body));
+                          XmlEscape(MethodName(i.method)), XmlEscape(body, false));
   }
   xml += "  </testsuite>\n</testsuites>\n";
   return WriteFile(path, xml);
@@ -128,32 +143,29 @@ absl::Status WriteJsonReport(const std::vector<CaseResult>& results, const std::
     const Interaction& i = *r.interaction;
     nlohmann::json differences = nlohmann::json::array();
     for (const auto& d : r.differences) {
-      nlohmann::json entry = {{"pointer", d.pointer}, {"message", d.message}};
-      std::string expected, actual;
-      SplitExpectedActual(d.message, &expected, &actual);
-      if (!expected.empty()) {
-        entry["expected"] = expected;
-        entry["actual"] = actual;
+      nlohmann::json entry = {{"pointer", JsonText(d.pointer)}, {"message", JsonText(d.message)}};
+      if (!d.expected.empty() || !d.actual.empty()) {
+        entry["expected"] = JsonText(d.expected);
+        entry["actual"] = JsonText(d.actual);
       }
       differences.push_back(std::move(entry));
     }
-    cases.push_back({{"name", i.name},
-                     {"file", i.file},
-                     {"pointer", i.pointer},
-                     {"method", MethodName(i.method)},
+    cases.push_back({{"name", JsonText(i.name)},
+                     {"file", JsonText(i.file)},
+                     {"pointer", JsonText(i.pointer)},
+                     {"method", JsonText(MethodName(i.method))},
                      {"result", r.passed() ? "PASS" : "FAIL"},
                      {"seconds", r.seconds},
                      {"differences", std::move(differences)}});
   }
   const size_t failed = Failed(results);
-  nlohmann::json report = {{"target", target},
+  nlohmann::json report = {{"target", JsonText(target)},
                            {"passed", results.size() - failed},
                            {"failed", failed},
                            {"seconds", seconds},
                            {"interactions", std::move(cases)}};
-  // A server's text may be any bytes: what is not UTF-8 shows as U+FFFD.
-  return WriteFile(path,
-                   report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  // Every string went through JsonText: strict dumping cannot throw.
+  return WriteFile(path, report.dump(2) + "\n");
 }
 
 }  // namespace understudy

@@ -31,12 +31,16 @@ struct VerifyOptions {
   // Run through /bin/sh before each interaction with `given`; its standard input is
   // {"interaction": NAME, "file": FILE, "method": METHOD, "states": [...]}.
   std::string setup_command;
+  // How long the hook may take; then its process group is killed and the run stops.
+  std::chrono::milliseconds setup_timeout{60000};
 };
 
 struct CaseResult {
   const Interaction* interaction = nullptr;
   std::vector<Difference> differences;
   double seconds = 0;
+  // Why the run could not go on after this interaction (the setup hook timed out); "" normally.
+  std::string cannot_run;
   bool passed() const { return differences.empty(); }
 };
 
@@ -49,13 +53,15 @@ class Verifier {
 
   size_t size() const { return cases_.size(); }
   // Plays every interaction; `on_result` sees each result once, in the order they are returned.
+  // A result with `cannot_run` is the last: the interactions after it were not played.
   std::vector<CaseResult> Run(const std::shared_ptr<grpc::Channel>& channel,
                               const std::function<void(const CaseResult&)>& on_result) const;
 
  private:
   Verifier() = default;
   CaseResult RunOne(const VerifyCase& c, grpc::GenericStub* stub) const;
-  std::string Setup(const Interaction& interaction) const;  // "" or what went wrong
+  // "" or what went wrong; `timed_out` when the hook outlived options_.setup_timeout.
+  std::string Setup(const Interaction& interaction, bool* timed_out) const;
 
   std::shared_ptr<InteractionSet> set_;
   VerifyOptions options_;

@@ -36,15 +36,22 @@ void JudgeMetadata(const std::vector<ExpectedMetadata>& expected, const Metadata
     Mismatch why;
     Node node = value != nullptr ? Node::OfText(&text) : Node{nullptr, nullptr, -1, nullptr};
     if (e.matcher->Matches(node, &why)) continue;
-    out->push_back({e.pointer, value == nullptr ? "missing: the server did not send this key"
-                                                : why.ToString()});
+    if (value == nullptr) {
+      out->push_back({e.pointer, "missing: the server did not send this key"});
+    } else {
+      out->push_back({e.pointer + why.pointer, why.reason, why.expected, why.actual});
+    }
   }
 }
 
 std::string AsJson(const pb::Message& message) {
   std::string text;
   if (!pb::util::MessageToJsonString(message, &text).ok()) return "(not printable as JSON)";
-  return text;
+  if (text.size() <= kShownValueBytes) return text;
+  // A long message is summarised: its start (not cut inside a character) and its size.
+  size_t end = kShownValueBytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(text.substr(0, end), "... (", text.size(), " bytes of JSON)");
 }
 
 // Mismatches of `actual` against `matcher`, as differences under `pointer`.
@@ -52,7 +59,7 @@ void Collect(const Matcher& matcher, const pb::Message& actual, const std::strin
              std::vector<Difference>* out) {
   std::vector<Mismatch> found;
   matcher.CollectMismatches(Node::OfMessage(&actual), &found);
-  for (const auto& m : found) out->push_back({pointer + m.pointer, m.reason});
+  for (const auto& m : found) out->push_back({pointer + m.pointer, m.reason, m.expected, m.actual});
 }
 
 }  // namespace
@@ -65,6 +72,13 @@ std::vector<Difference> VerifyCase::Run(grpc::GenericStub* stub,
                      std::chrono::system_clock::now() + timeout);
     bool alive = call.Start();
     bool ended = false;  // a read found the end of the stream
+    const bool streams = interaction_->kind == RpcKind::kServerStreaming ||
+                         interaction_->kind == RpcKind::kBidiStreaming;
+    auto take = [&](std::string* bytes) {
+      outcome.messages.push_back(std::move(*bytes));
+      // One message past what is expected already makes the difference; the rest is not read.
+      if (streams && outcome.messages.size() > expected_->messages.size()) outcome.cut_short = true;
+    };
     if (interaction_->kind != RpcKind::kBidiStreaming) {
       for (const auto& bytes : requests_) alive = alive && call.Write(bytes);
       if (alive) call.WritesDone();
@@ -82,7 +96,7 @@ std::vector<Difference> VerifyCase::Run(grpc::GenericStub* stub,
             closed = true;
           }
         } else if (alive && call.Read(&bytes)) {
-          outcome.messages.push_back(std::move(bytes));
+          take(&bytes);
         } else {
           alive = false;  // the stream ended: later server steps are reported missing
           ended = true;
@@ -91,7 +105,8 @@ std::vector<Difference> VerifyCase::Run(grpc::GenericStub* stub,
       if (alive && !closed) call.WritesDone();
     }
     std::string bytes;
-    while (!ended && call.Read(&bytes)) outcome.messages.push_back(std::move(bytes));
+    while (!ended && !outcome.cut_short && call.Read(&bytes)) take(&bytes);
+    if (outcome.cut_short) call.Cancel();
     outcome.status = call.Finish();
     outcome.headers = call.Headers();
     outcome.trailers = call.Trailers();
@@ -104,24 +119,32 @@ std::vector<Difference> VerifyCase::Run(grpc::GenericStub* stub,
 void VerifyCase::Judge(const Outcome& outcome, std::chrono::milliseconds timeout,
                        std::vector<Difference>* out) const {
   const Expectations& e = *expected_;
+  if (outcome.cut_short) {
+    // The call was cancelled here: its status and trailers say nothing about the server.
+    JudgeMetadata(e.headers, outcome.headers, nullptr, out);
+    JudgeMessages(outcome, out);
+    return;
+  }
   const int code = static_cast<int>(outcome.status.error_code());
   if (code != e.code) {
     std::string got = CodeName(code);
     if (!outcome.status.error_message().empty()) {
-      absl::StrAppend(&got, " ", Quote(outcome.status.error_message()));
+      absl::StrAppend(&got, " ", QuoteCapped(outcome.status.error_message()));
     }
     if (code == grpc::StatusCode::DEADLINE_EXCEEDED) {
       absl::StrAppend(&got, " (the verifier's deadline: ", timeout.count(), " ms)");
     }
     out->push_back({"/response/status/code",
-                    absl::StrCat("expected ", CodeName(e.code), ", got ", got)});
+                    absl::StrCat("expected ", CodeName(e.code), ", got ", got), CodeName(e.code),
+                    got});
     return;  // the rest of an answer with the wrong status says little
   }
   if (e.status_message != nullptr) {
     const std::string text = outcome.status.error_message();
     Mismatch why;
     if (!e.status_message->Matches(Node::OfText(&text), &why)) {
-      out->push_back({"/response/status/message", why.ToString()});
+      out->push_back({"/response/status/message" + why.pointer, why.reason, why.expected,
+                      why.actual});
     }
   }
   if (!e.details.empty()) {
@@ -188,8 +211,12 @@ void VerifyCase::JudgeMessages(const Outcome& outcome, std::vector<Difference>* 
                                  "this place matches this one")});
   };
   auto unexpected = [&](size_t j) {
-    out->push_back({e.messages_pointer, absl::StrCat("unexpected message ", j, " (expected ", n,
-                                                     "): ", AsJson(*actual[j]))});
+    std::string text = absl::StrCat("unexpected message ", j, " (expected ", n,
+                                    "): ", AsJson(*actual[j]));
+    if (outcome.cut_short && j + 1 == m) {
+      absl::StrAppend(&text, "; the verifier read no further and cancelled the call");
+    }
+    out->push_back({e.messages_pointer, std::move(text)});
   };
 
   // Line the messages up: the longest run, in order, of expected messages the server sent.

@@ -33,6 +33,9 @@ namespace understudy {
 struct Difference {
   std::string pointer;  // into the interaction; "" for the call as a whole
   std::string message;  // e.g. `expected "Ada", got "Ado"`
+  // For a value difference, the two sides of `message` as shown there (`"Ada"`, `"Ado"`; long
+  // values summarised); both empty for other differences (a missing key, an extra message).
+  std::string expected, actual;
 };
 
 // Why gRPC would refuse to send metadata `key: value` (it aborts the process rather than fail the
@@ -62,7 +65,9 @@ class VerifyCase {
   ~VerifyCase();
 
   const Interaction& interaction() const { return *interaction_; }
-  // Plays the call; empty when the server kept the contract. Thread-safe.
+  // Plays the call; empty when the server kept the contract. Thread-safe. A stream is read up to
+  // one message more than the interaction expects: an extra message is a difference and the call
+  // is cancelled there, so an endless stream costs one message, not everything until the deadline.
   std::vector<Difference> Run(grpc::GenericStub* stub, std::chrono::milliseconds timeout) const;
 
   struct Expectations;  // verify/expectations.h

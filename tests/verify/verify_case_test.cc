@@ -5,11 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "mockserver/mock_server.h"
 #include "src/interaction_loader.h"
 #include "src/value.h"
+#include "verify/report.h"
 #include "verify/verifier.h"
 
 namespace understudy {
@@ -220,7 +224,130 @@ TEST_F(VerifyCaseTest, AStatusMessageThatIsNotUtf8IsShownNotFatal) {
   auto differences = Verify(contract, json::array({served}));
   ASSERT_EQ(differences.size(), 1u);
   EXPECT_EQ(differences[0].pointer, "/response/status/message");
-  EXPECT_EQ(Quote(std::string("a\xff")), "\"a\xef\xbf\xbd\"");
+  EXPECT_EQ(Quote(std::string("a\xff\xc3\xa9\n")), "\"a\\xFF\xc3\xa9\\n\"");
+}
+
+// A server stream without `stream` is the empty stream (what the mock sends): a server that
+// sends messages there does not keep the contract.
+TEST_F(VerifyCaseTest, ServerStreamWithoutStreamExpectsNoMessages) {
+  json contract = {{"name", "s"}, {"method", "user.UserService/StreamUsers"},
+                   {"request", {{"body", json::object()}}}, {"response", json::object()}};
+  EXPECT_THAT(Verify(contract, json::array({contract})), IsEmpty());
+  json sends = contract;
+  sends["response"]["stream"] = json::array();
+  for (const char* id : {"1", "2", "3"}) {
+    sends["response"]["stream"].push_back({{"body", {{"user", {{"id", id}}}}}});
+  }
+  auto differences = Verify(contract, json::array({sends}));
+  ASSERT_EQ(differences.size(), 1u);
+  EXPECT_EQ(differences[0].pointer, "/response/stream");
+  EXPECT_THAT(differences[0].message, HasSubstr("unexpected message 0 (expected 0)"));
+}
+
+// An endless stream (here: one whose next message comes after a minute) is read one message past
+// what is expected, then cancelled; the extra message is the difference, not a deadline.
+TEST_F(VerifyCaseTest, StreamsAreReadOneMessagePastTheExpectedThenCancelled) {
+  auto users = [](int n, int last_delay_ms) {
+    json out = json::array();
+    for (int i = 0; i < n; ++i) out.push_back({{"body", {{"user", {{"id", std::to_string(i)}}}}}});
+    out.back()["delayMs"] = last_delay_ms;
+    return json{{"name", "s"}, {"method", "user.UserService/StreamUsers"},
+                {"request", {{"body", json::object()}}}, {"response", {{"stream", out}}}};
+  };
+  auto differences = Verify(users(1, 0), json::array({users(3, 60000)}));
+  ASSERT_EQ(differences.size(), 1u) << differences[0].message;
+  EXPECT_EQ(differences[0].pointer, "/response/stream");
+  EXPECT_THAT(differences[0].message, HasSubstr("unexpected message 1 (expected 1)"));
+  EXPECT_THAT(differences[0].message, HasSubstr("cancelled the call"));
+
+  auto bidi = [](std::vector<std::pair<std::string, int>> replies) {
+    json steps = json::array({{{"client", {{"action", "ping"}}}}});
+    for (const auto& [reply, delay] : replies) {
+      steps.push_back({{"server", {{"message", reply}}}, {"delayMs", delay}});
+    }
+    return json{{"name", "b"}, {"method", "user.UserService/BidirectionalStream"},
+                {"conversation", steps}};
+  };
+  differences = Verify(bidi({{"pong", 0}}),
+                       json::array({bidi({{"pong", 0}, {"more", 0}, {"late", 60000}})}));
+  ASSERT_EQ(differences.size(), 1u) << differences[0].message;
+  EXPECT_EQ(differences[0].pointer, "/conversation");
+  EXPECT_THAT(differences[0].message, HasSubstr("unexpected message 1 (expected 1)"));
+}
+
+// The JSON report takes expected and actual from here, never by splitting the message text.
+TEST_F(VerifyCaseTest, ValueDifferencesCarryExpectedAndActualApart) {
+  json contract = GetUser({{"body", {{"userId", "1"}}}},
+                          {{"body", {{"user", {{"name", "a, got b"}, {"id", "1"}}}}}});
+  json served = GetUser({{"body", {{"userId", "1"}}}},
+                        {{"body", {{"user", {{"name", "c, got d"}, {"id", "1"}}}}}});
+  auto differences = Verify(contract, json::array({served}));
+  ASSERT_EQ(differences.size(), 1u);
+  EXPECT_EQ(differences[0].pointer, "/response/body/user/name");
+  EXPECT_EQ(differences[0].expected, "\"a, got b\"");
+  EXPECT_EQ(differences[0].actual, "\"c, got d\"");
+  json wrong_code = GetUser({{"body", {{"userId", "1"}}}}, {{"status", {{"code", "NOT_FOUND"}}}});
+  differences = Verify(contract, json::array({wrong_code}));
+  ASSERT_EQ(differences.size(), 1u);
+  EXPECT_EQ(differences[0].expected, "OK");
+  EXPECT_EQ(differences[0].actual, "NOT_FOUND");
+}
+
+// One differing byte in a long value: its lengths, the offset and a short window, not the value.
+TEST_F(VerifyCaseTest, ALongValueDifferenceIsSummarisedAroundItsFirstDifference) {
+  std::string name(500000, 'a'), other = name;
+  other[300000] = 'b';
+  json contract = GetUser({{"body", {{"userId", "1"}}}}, {{"body", {{"user", {{"name", name}}}}}});
+  json served = GetUser({{"body", {{"userId", "1"}}}}, {{"body", {{"user", {{"name", other}}}}}});
+  auto differences = Verify(contract, json::array({served}));
+  ASSERT_EQ(differences.size(), 1u);
+  EXPECT_LT(differences[0].message.size(), 600u) << differences[0].message.substr(0, 2000);
+  EXPECT_THAT(differences[0].expected,
+              HasSubstr("500000 bytes of text, first difference at byte 300000"));
+  EXPECT_THAT(differences[0].actual, HasSubstr("ab"));
+  EXPECT_LE(differences[0].expected.size(), 2 * kShownValueBytes);
+  EXPECT_LE(differences[0].actual.size(), 2 * kShownValueBytes);
+
+  std::string bytes(100000, '\0'), changed = bytes;
+  changed[70001] = '\x01';
+  std::string expected, actual;
+  SummarizeDifference(bytes, changed, true, &expected, &actual);
+  EXPECT_THAT(expected, HasSubstr("100000 bytes, first difference at byte 70001"));
+  EXPECT_THAT(actual, HasSubstr("AAAB"));  // base64 of 00 00 01 ... in whole groups
+  EXPECT_LE(actual.size(), 2 * kShownValueBytes);
+}
+
+// Reports hold any bytes a name, a path or a server put in them, escaped and never dropped.
+TEST_F(VerifyCaseTest, ReportsAreValidXmlAndJsonForAnyBytes) {
+  json contract = GetUser({{"body", {{"userId", "1"}}}}, json::object());
+  ASSERT_NE(Plan(contract), nullptr) << problems_.ToStatus();
+  interaction_->name = "name \xef\xbf\xbe\xef\xbf\xbf \x01 \xff <&>";
+  interaction_->file = "contracts/caf\xff.json";
+  CaseResult result;
+  result.interaction = interaction_.get();
+  result.differences.push_back({"/response/status/message",
+                                std::string("expected \"x\", got \"\xef\xbf\xbf\x1b\0\xc3\"", 25),
+                                "\"x\"", std::string("\"\xef\xbf\xbf\x1b\0\xc3\"", 9)});
+  const std::string dir = ::testing::TempDir();
+  const std::string xml = dir + "/any_bytes_report.xml", report = dir + "/any_bytes_report.json";
+  ASSERT_TRUE(WriteJUnit({result}, "127.0.0.1:1 \xfe", 0.5, xml).ok());
+  ASSERT_TRUE(WriteJsonReport({result}, "127.0.0.1:1 \xfe", 0.5, report).ok());
+  const std::string parse = "/usr/bin/python3 -c 'import sys, xml.dom.minidom as m; "
+                            "d = m.parse(sys.argv[1]); "
+                            "print(d.getElementsByTagName(\"testcase\")[0].getAttribute(\"name\"))' ";
+  EXPECT_EQ(std::system((parse + xml + " > " + xml + ".name").c_str()), 0) << "not valid XML";
+  std::ifstream name_in(xml + ".name");
+  std::string shown((std::istreambuf_iterator<char>(name_in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(shown, "name \\uFFFE\\uFFFF \\u0001 \\xFF <&>\n");
+
+  std::ifstream in(report);
+  json parsed = json::parse(in, nullptr, /*allow_exceptions=*/false);  // strict about UTF-8
+  ASSERT_FALSE(parsed.is_discarded()) << "not valid JSON";
+  const json& entry = parsed["interactions"][0];
+  EXPECT_EQ(entry["file"], "contracts/caf\\xFF.json");
+  EXPECT_EQ(entry["name"], "name \xef\xbf\xbe\xef\xbf\xbf \x01 \\xFF <&>");
+  EXPECT_EQ(entry["differences"][0]["actual"], std::string("\"\xef\xbf\xbf\x1b\0\\xC3\"", 12));
+  EXPECT_EQ(parsed["target"], "127.0.0.1:1 \\xFE");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // --setup, --jobs, --header, the JUnit report, colour and the summary line. The providers are
 // `understudy serve` processes serving tests/data/verify/.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -126,6 +127,28 @@ TEST(VerifyCannotRun, NonPositiveTimeout) {
   }
 }
 
+// Huge, NaN and tiny timeouts are flag errors, not a target that "cannot be reached" (1e300 s
+// overflowed the deadline).
+TEST(VerifyCannotRun, TimeoutsOutOfRangeAreFlagErrors) {
+  for (const std::string flag : {"--timeout", "--setup-timeout", "--start-timeout"}) {
+    for (const std::string seconds : {"1e300", "nan", "1e-9", "86401"}) {
+      VerifyRun run = RunVerify(
+          {"--proto", kUserProto, flag, seconds, "--target", "127.0.0.1:1", kContract});
+      EXPECT_EQ(run.exit_code(), 2) << flag << " " << seconds << "\n" << run.Describe();
+      EXPECT_THAT(run.result.err, HasSubstr(flag + " takes a number of seconds"))
+          << run.Describe();
+      EXPECT_THAT(run.result.err, Not(HasSubstr("reach"))) << run.Describe();
+    }
+  }
+}
+
+TEST(VerifyCannotRun, StartThatNeverListensEndsAtStartTimeout) {
+  VerifyRun run = RunVerify(
+      {"--proto", kUserProto, "--start", "exec sleep 60", "--start-timeout", "0.2", kContract});
+  EXPECT_EQ(run.exit_code(), 2) << run.Describe();
+  EXPECT_THAT(run.result.err, HasSubstr("within 200 ms (--start-timeout)")) << run.Describe();
+}
+
 TEST(VerifyCannotRun, ProviderThatExitsBeforeListening) {
   VerifyRun run = RunVerify({"--proto", kUserProto, "--start", "exit 1", kContract});
   EXPECT_EQ(run.exit_code(), 2) << run.Describe();
@@ -245,6 +268,58 @@ TEST_F(VerifyAgainstContract, FailingSetupHookFailsItsInteractionAtGiven) {
     EXPECT_THAT(pointers, ElementsAre("/given")) << name << "\n" << run.Describe();
   }
   EXPECT_THAT(run.result.out, HasSubstr("    /given: ")) << run.Describe();
+}
+
+// A hook that hangs is killed (with what it started) at --setup-timeout, and the run stops there
+// with exit 2: later steps of a scenario would only see a provider in an unknown state.
+TEST_F(VerifyAgainstContract, HangingSetupHookIsKilledAtSetupTimeoutAndExitsTwo) {
+  const fs::path pid_file = TestDir() / "hook.pid";
+  VerifyRun run = Verify({"--setup", absl::StrCat("sleep 60 & echo $! > '", pid_file.string(),
+                                                  "'; wait"),
+                          "--setup-timeout", "0.3", kStates});
+  EXPECT_EQ(run.exit_code(), 2) << run.Describe();
+  EXPECT_THAT(run.result.err, HasSubstr("--setup: the setup hook did not finish within 300 ms "
+                                        "(--setup-timeout)"))
+      << run.Describe();
+  // The report holds what ran: the first interaction with `given`, failed at /given.
+  EXPECT_EQ(FailedPointers(run.report),
+            (std::map<std::string, std::vector<std::string>>{
+                {"get user 42 once it exists", {"/given"}}}))
+      << run.Describe();
+  ASSERT_TRUE(fs::exists(pid_file));
+  const int pid = std::stoi(ReadFile(pid_file));
+  // Killed, it may linger as a zombie until whoever inherited it reaps it.
+  const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  const bool alive = !stat.empty() && stat.find(") Z ") == std::string::npos;
+  EXPECT_FALSE(alive) << "the hook's sleep outlived the timeout: " << stat;
+}
+
+// A file path with a byte that is not UTF-8, a name with U+FFFE and a control character, an
+// expected value with U+FFFF: both reports parse (strict parsers), with every such byte shown.
+TEST_F(VerifyAgainstContract, ReportsParseWhateverBytesNamesPathsAndValuesHold) {
+  const fs::path dir = TestDir();
+  const fs::path contract = dir / "caf\xff.json";
+  nlohmann::json file = {{"interactions",
+                          {{{"name", "get user 42 \xef\xbf\xbe\x01"},
+                            {"method", "user.UserService/GetUser"},
+                            {"request", {{"body", {{"userId", "42"}}}}},
+                            {"response", {{"body", {{"user", {{"name", "Ada\xef\xbf\xbf"}}}}}}}}}}};
+  std::ofstream(contract) << file.dump();
+  const fs::path junit = dir / "junit.xml";
+  VerifyRun run = Verify({"--junit", junit.string(), contract.string()});
+  EXPECT_EQ(run.exit_code(), 1) << run.Describe();
+  const std::string check =
+      "/usr/bin/python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' ";
+  EXPECT_EQ(std::system((check + "'" + junit.string() + "'").c_str()), 0)
+      << "not valid XML:\n" << ReadFile(junit);
+  const std::string xml = ReadFile(junit);
+  EXPECT_THAT(xml, HasSubstr("get user 42 \\uFFFE\\u0001")) << xml;
+  EXPECT_THAT(xml, HasSubstr("caf\\xFF.json")) << xml;
+  EXPECT_THAT(xml, HasSubstr("Ada\\uFFFF")) << xml;
+  ASSERT_TRUE(run.report.is_object()) << "not valid JSON\n" << run.Describe();
+  const auto& entry = run.report["interactions"][0];
+  EXPECT_THAT(entry.value("file", ""), HasSubstr("caf\\xFF.json"));
+  EXPECT_EQ(entry["differences"][0].value("expected", ""), "\"Ada\xef\xbf\xbf\"");
 }
 
 TEST_F(VerifyAgainstContract, ColorNeverAndNoColorPrintNoEscapes) {
