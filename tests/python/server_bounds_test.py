@@ -7,7 +7,7 @@ Run as:
 Each test starts its own server (some under a low file limit) and plays one abuse at it on
 loopback: more connections than file descriptors, an HTTP/2 rapid-reset flood (HEADERS then
 RST_STREAM, many times on one connection), thousands of health Watch streams on one connection,
-a gzip request that expands to 256 MiB. Each then checks the server's memory (VmRSS/VmHWM from
+a gzip request that expands to 128 MiB. Each then checks the server's memory (VmRSS/VmHWM from
 /proc) and that an ordinary GetUser call from another client still succeeds. Raw HTTP/2 frames
 are written by hand (HPACK literals, no Huffman); `hpack` (Debian python3-hpack, with
 python3-h2) decodes the server's headers. Exits non-zero on any failure.
@@ -321,13 +321,14 @@ class ServerBoundsTest(unittest.TestCase):
         with grpc.insecure_channel(server.address) as channel:
             call = channel.unary_unary("/user.UserService/GetUser")
             with self.assertRaises(grpc.RpcError) as raised:
-                call(bytes(256 * MIB), timeout=CALL_TIMEOUT_S, metadata=AUTH,
+                # The client's gzip of 128 MiB takes a while on a loaded machine.
+                call(bytes(128 * MIB), timeout=30, metadata=AUTH,
                      compression=grpc.Compression.Gzip)
         peak = server.peak_mb()
-        print("gzip bomb: 256 MiB of zeros, %s, server peak %.0f MB"
+        print("gzip bomb: 128 MiB of zeros, %s, server peak %.0f MB"
               % (raised.exception.code(), peak), file=sys.stderr)
         self.assertEqual(raised.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
-        self.assertLess(peak, 150)
+        self.assertLess(peak, 100)  # the previous build peaked at 291 MB for 256 MiB
         self.assertEqual(server.get_user(), grpc.StatusCode.OK)
 
     def test_accept_compressed_serves_gzip_requests(self):
