@@ -203,6 +203,26 @@ TEST(Limits, CallsBeyondMaxConcurrentCallsAreRefusedUntilOthersFinish) {
   EXPECT_EQ(SettledCallsInFlight(*mock), 0);
 }
 
+TEST(ServeFlags, MaxConnectionsAndAcceptCompressedReachTheServer) {
+  const std::string file = ::testing::TempDir() + "/understudy_limits_test.json";
+  std::ofstream(file) << Interactions();
+  auto serve = testing::ServeProcess::Start(
+      {"--proto", "proto/user.proto", "--max-connections", "1", "--accept-compressed", file});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  grpc::ChannelArguments first_args, second_args;
+  first_args.SetInt("understudy.test.channel_id", 1);
+  second_args.SetInt("understudy.test.channel_id", 2);
+  auto first = grpc::CreateCustomChannel((*serve)->address(), grpc::InsecureChannelCredentials(),
+                                         first_args);
+  auto second = grpc::CreateCustomChannel((*serve)->address(),
+                                          grpc::InsecureChannelCredentials(), second_args);
+  grpc::Status compressed = CompressedGetUser(first);  // served: --accept-compressed
+  EXPECT_TRUE(compressed.ok()) << compressed.error_message();
+  grpc::Status refused = GetUser(second, "1", std::chrono::seconds(2));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_EQ((*serve)->Stop(), 0);
+}
+
 TEST(ServeFlags, LimitFlagsBoundTheServedCalls) {
   const std::string file = ::testing::TempDir() + "/understudy_limits_test.json";
   std::ofstream(file) << Interactions();
