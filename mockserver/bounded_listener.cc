@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace understudy {
@@ -30,7 +31,8 @@ bool SplitHostPort(const std::string& address, std::string* host, std::string* p
   if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
     *host = host->substr(1, host->size() - 2);
   }
-  return !port->empty();
+  int number = 0;
+  return absl::SimpleAtoi(*port, &number) && number >= 0 && number <= 65535;
 }
 
 }  // namespace
@@ -40,7 +42,7 @@ absl::StatusOr<std::unique_ptr<BoundedListener>> BoundedListener::Bind(const std
   std::string host, port;
   if (!SplitHostPort(address, &host, &port)) {
     return absl::InvalidArgumentError(absl::StrCat("cannot listen on ", address,
-                                                   ": expected HOST:PORT"));
+                                                   ": expected HOST:PORT with a port of 0 to 65535"));
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -157,6 +157,16 @@ TEST(Limits, ConnectionsBeyondMaxConnectionsAreClosedAndAcceptingGoesOn) {
   EXPECT_TRUE(served.ok()) << served.error_message();
 }
 
+TEST(Limits, BoundedListenerRefusesAPortOutOfRange) {
+  MockServerOptions options;
+  options.schema.proto_files = {std::string(UNDERSTUDY_SOURCE_DIR) + "/proto/user.proto"};
+  options.listen = "127.0.0.1:99999";
+  options.max_connections = 10;
+  auto mock = MockServer::Start(options);
+  ASSERT_FALSE(mock.ok());
+  EXPECT_THAT(mock.status().message(), HasSubstr("cannot listen on 127.0.0.1:99999"));
+}
+
 grpc::Status CompressedGetUser(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = user::UserService::NewStub(channel);
   grpc::ClientContext context;
