@@ -147,9 +147,9 @@ int RunServe(const SchemaOptions& schema_options, const std::vector<std::string>
   options.max_concurrent_streams = flags.max_concurrent_streams;
   options.max_memory_bytes = flags.max_memory;
   options.accept_compressed = flags.accept_compressed;
-  options.max_connections = flags.max_connections >= 0
-                                ? flags.max_connections
-                                : DefaultMaxConnections(RaiseFileLimit());
+  rlim_t file_limit = RaiseFileLimit();
+  options.max_connections =
+      flags.max_connections >= 0 ? flags.max_connections : DefaultMaxConnections(file_limit);
   auto server = understudy::MockServer::Start(options);
   if (!server.ok()) {
     PrintProblems(server.status());
@@ -277,7 +277,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--max-concurrent-streams", serve_flags.max_concurrent_streams,
                     "HTTP/2 streams open at once on one connection, every service counted; "
-                    "more wait in the client (0: no bound)")
+                    "more wait in a gRPC client; one that opens more anyway loses its connection "
+                    "(0: no bound)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   serve->add_option("--max-memory", serve_flags.max_memory,
