@@ -166,8 +166,9 @@ class Serve:
 
     def __init__(self, extra_args=(), nofile=None):
         def limit():
-            if nofile is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+            if nofile is not None:  # a number: soft = hard; a pair: (soft, hard)
+                pair = nofile if isinstance(nofile, tuple) else (nofile, nofile)
+                resource.setrlimit(resource.RLIMIT_NOFILE, pair)
         cmd = [ARGS.understudy, "serve", "--proto", "proto/user.proto", "--listen",
                "127.0.0.1:0", "--no-admin"] + list(extra_args) + ["contracts/user_service"]
         self.proc = subprocess.Popen(cmd, cwd=ARGS.repo, stdout=subprocess.PIPE,
@@ -244,6 +245,16 @@ class ServerBoundsTest(unittest.TestCase):
         self.assertEqual(server.get_user(), grpc.StatusCode.OK,
                          "after %d connections (%d answered)" % (len(socks), answered))
         self.assertIsNone(server.proc.poll())
+
+    def test_serve_raises_its_soft_file_limit_to_the_hard_one(self):
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY and hard <= 256:
+            self.skipTest("the hard limit is too low to lower the soft one under it")
+        server = self.serve(nofile=(256, hard))
+        with open("/proc/%d/limits" % server.pid) as limits:
+            line = next(l for l in limits if l.startswith("Max open files"))
+        soft_now, hard_now = line.split()[3:5]
+        self.assertEqual(soft_now, hard_now, line)
 
     def test_rapid_reset_flood_leaves_the_server_serving(self):
         # Before the bounds the server died (SIGSEGV) at about 23,000 pairs. gRPC 1.51 lets a
