@@ -1,6 +1,7 @@
 // understudy: the command line. Parses flags, calls the libraries, prints, picks the exit code.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -102,7 +103,33 @@ struct ServeFlags {
   int64_t journal_size = 1000;
   int64_t max_interactions = 1000000;
   int64_t journal_bytes = int64_t{64} << 20;
+  int max_concurrent_streams = 100;
+  int64_t max_memory = int64_t{1} << 30;
+  int max_connections = -1;  // -1: derived from the file descriptor limit
+  bool accept_compressed = false;
 };
+
+// Raises the soft limit on open files to the hard limit (a server holds one per connection) and
+// returns the limit now in force.
+rlim_t RaiseFileLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
+
+// Connections that fit in `file_limit` descriptors, leaving room for the files, pipes and
+// threads of the process (and a margin): 80% of the limit less 64, at least 16.
+int DefaultMaxConnections(rlim_t file_limit) {
+  constexpr rlim_t kCap = 1 << 20;
+  rlim_t limit = file_limit == RLIM_INFINITY || file_limit > kCap ? kCap : file_limit;
+  int64_t connections = static_cast<int64_t>(limit) * 8 / 10 - 64;
+  return static_cast<int>(connections < 16 ? 16 : connections);
+}
 
 int RunServe(const SchemaOptions& schema_options, const std::vector<std::string>& paths,
              const ServeFlags& flags) {
@@ -128,6 +155,12 @@ int RunServe(const SchemaOptions& schema_options, const std::vector<std::string>
   options.journal_size = static_cast<size_t>(flags.journal_size);
   options.journal_bytes = flags.journal_bytes;
   options.max_interactions = static_cast<size_t>(flags.max_interactions);
+  options.max_concurrent_streams = flags.max_concurrent_streams;
+  options.max_memory_bytes = flags.max_memory;
+  options.accept_compressed = flags.accept_compressed;
+  rlim_t file_limit = RaiseFileLimit();
+  options.max_connections =
+      flags.max_connections >= 0 ? flags.max_connections : DefaultMaxConnections(file_limit);
   auto server = understudy::MockServer::Start(options);
   if (!server.ok()) {
     PrintProblems(server.status());
@@ -277,6 +310,26 @@ int main(int argc, char** argv) {
                     "bytes the recorded calls may take; the oldest go first (0: no bound)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  serve->add_option("--max-concurrent-streams", serve_flags.max_concurrent_streams,
+                    "HTTP/2 streams open at once on one connection, every service counted; "
+                    "more wait in a gRPC client; one that opens more anyway loses its connection "
+                    "(0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--max-memory", serve_flags.max_memory,
+                    "gRPC's memory quota for connections and calls, in bytes: near it gRPC "
+                    "shrinks its buffers (0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--max-connections", serve_flags.max_connections,
+                    "client connections open at once; more are closed at once (default: 80% of "
+                    "the open-files limit, raised to its hard limit at start, less 64; 0: no "
+                    "bound)")
+      ->check(CLI::NonNegativeNumber);
+  serve->add_flag("--accept-compressed", serve_flags.accept_compressed,
+                  "accept gzip/deflate requests (off: UNIMPLEMENTED). Risk: gRPC expands a "
+                  "message fully before --max-message-size applies, so a small request can "
+                  "take gigabytes");
   serve->add_option("paths", paths, "interaction files or directories")->required();
 
   CLI::App* check = app.add_subcommand("check", "validate interaction files against the schema");

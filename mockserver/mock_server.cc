@@ -3,13 +3,16 @@
 #include <mutex>
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
 #include "mockserver/admin_service.h"
+#include "mockserver/bounded_listener.h"
 #include "mockserver/live_interactions.h"
 #include "mockserver/mock_service.h"
 #include "mockserver/reflection_service.h"
@@ -24,6 +27,7 @@ struct MockServer::Impl {
   std::vector<std::unique_ptr<grpc::Service>> reflection;
   std::unique_ptr<AdminService> admin;  // null when off; refers to the MockServer that owns it
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<BoundedListener> listener;  // null unless max_connections bounds them
   bool in_process = false;
   ServerTls tls;
   std::once_flag shutdown_once;
@@ -50,6 +54,20 @@ absl::StatusOr<std::shared_ptr<const Schema>> LoadSchema(const MockServerOptions
   auto schema = Schema::Load(options.schema);
   if (!schema.ok()) return schema.status();
   return std::shared_ptr<const Schema>(std::move(*schema));
+}
+
+// Whether gRPC can serve with `credentials`: an external connection acceptor only finds out
+// when the first client connects, so TLS files are tried on a throwaway loopback server first.
+bool CredentialsServe(const std::shared_ptr<grpc::ServerCredentials>& credentials) {
+  grpc::CallbackGenericService nothing;  // a server needs something to serve
+  grpc::ServerBuilder probe;
+  int port = 0;
+  probe.AddListeningPort("127.0.0.1:0", credentials, &port);
+  probe.RegisterCallbackGenericService(&nothing);
+  std::unique_ptr<grpc::Server> server = probe.BuildAndStart();
+  if (server == nullptr) return false;
+  server->Shutdown(std::chrono::system_clock::now());
+  return port != 0;
 }
 
 }  // namespace
@@ -87,12 +105,38 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
   grpc::ServerBuilder builder;
   int port = 0;
   impl.in_process = options.listen.empty();
-  if (!impl.in_process) {
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor;
+  if (!impl.in_process && options.max_connections > 0) {
+    if (options.tls.enabled() && !CredentialsServe(*credentials)) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                                 " (is --tls-key the key of --tls-cert?)"));
+    }
+    auto listener = BoundedListener::Bind(options.listen, options.max_connections);
+    if (!listener.ok()) return listener.status();
+    impl.listener = std::move(*listener);
+    port = impl.listener->port();
+    acceptor = builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *credentials);
+  } else if (!impl.in_process) {
     builder.AddListeningPort(options.listen, *credentials, &port);
   }
   if (options.max_message_bytes > 0) {
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.SetMaxSendMessageSize(options.max_message_bytes);
+  }
+  if (options.max_concurrent_streams > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  }
+  if (options.max_memory_bytes > 0) {
+    grpc::ResourceQuota quota("understudy");
+    quota.Resize(static_cast<size_t>(options.max_memory_bytes));
+    builder.SetResourceQuota(quota);
+  }
+  if (!options.accept_compressed) {
+    // gRPC refuses a request compressed with a disabled algorithm (UNIMPLEMENTED) before it
+    // decompresses anything; "identity" stays enabled.
+    builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
+    builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
   }
   std::vector<std::string> extra_services = {"grpc.health.v1.Health"};
   if (options.admin) {
@@ -113,6 +157,7 @@ absl::StatusOr<std::unique_ptr<MockServer>> MockServer::Start(const MockServerOp
         "cannot listen on ", options.listen,
         options.tls.enabled() ? " (is --tls-key the key of --tls-cert?)" : ""));
   }
+  if (impl.listener != nullptr) impl.listener->Start(std::move(acceptor));
   auto* health = impl.server->GetHealthCheckService();
   if (health != nullptr) {
     health->SetServingStatus(true);
@@ -203,6 +248,7 @@ void MockServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->shutdown_once, [&] {
     auto* health = impl_->server->GetHealthCheckService();
     if (health != nullptr) health->Shutdown();
+    if (impl_->listener != nullptr) impl_->listener->Stop();
     // Refuse new calls and wait for the ones in flight, then close everything at once: gRPC's
     // own deadline would also wait out idle client connections.
     impl_->mock->Drain(std::chrono::system_clock::now() + grace);

@@ -75,6 +75,23 @@ struct MockServerOptions {
   // (mockserver/mock_service.h). 0: no bound.
   int max_message_bytes = 4 << 20;
   CallLimits limits = {10000, 100000, int64_t{64} << 20, int64_t{1} << 30};
+  // Bounds on the transport, for every call (health, reflection and admin included). HTTP/2
+  // streams open at once on one connection (more wait in the client: gRPC's
+  // GRPC_ARG_MAX_CONCURRENT_STREAMS); 0: gRPC's default, no bound.
+  int max_concurrent_streams = 100;
+  // Memory gRPC may take for its connections and calls (grpc::ResourceQuota): near it, gRPC
+  // shrinks its read buffers and reclaims memory from connections. gRPC 1.51 accounts only part
+  // of what a call costs: a brake, not a hard ceiling on RSS. 0: no bound.
+  int64_t max_memory_bytes = int64_t{1} << 30;
+  // Client connections open at once; beyond it a new connection is accepted and closed at once
+  // (the client sees UNAVAILABLE), so the process never runs out of file descriptors and keeps
+  // accepting. 0: no bound (gRPC 1.51 then stops accepting for good once accept4 fails with
+  // EMFILE). Ignored for an in-process server.
+  int max_connections = 0;
+  // Accept gzip/deflate-compressed requests. Off by default: gRPC 1.51 expands a compressed
+  // message fully before `max_message_bytes` applies, so 2 MiB of gzip can cost 2 GiB. Off, a
+  // compressed request ends with UNIMPLEMENTED before it is expanded.
+  bool accept_compressed = false;
   bool reflection = true;
   // Serve understudy.admin.v1.MockAdmin (proto/understudy/admin/v1/admin.proto, see
   // mockserver/admin_service.h) on the same server: live control for clients other than the

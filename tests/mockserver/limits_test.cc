@@ -201,6 +201,70 @@ TEST(Limits, RequestBytesHeldByAllCallsInFlightAreBounded) {
   EXPECT_TRUE(BulkCreate(stub.get(), 3, 300000).Finish().ok());
 }
 
+// A channel of its own (gRPC shares connections between equal channels otherwise).
+std::shared_ptr<grpc::Channel> OwnChannel(const MockServer& mock, int id) {
+  grpc::ChannelArguments args;
+  args.SetInt("understudy.test.channel_id", id);
+  return grpc::CreateCustomChannel(mock.address(), grpc::InsecureChannelCredentials(), args);
+}
+
+TEST(Limits, ConnectionsBeyondMaxConnectionsAreClosedAndAcceptingGoesOn) {
+  auto mock = StartMock([](MockServerOptions* options) { options->max_connections = 2; });
+  ASSERT_NE(mock, nullptr);
+  auto first = OwnChannel(*mock, 1);
+  auto second = OwnChannel(*mock, 2);
+  EXPECT_TRUE(GetUser(first, "1").ok());
+  EXPECT_TRUE(GetUser(second, "1").ok());
+  auto third = OwnChannel(*mock, 3);
+  grpc::Status refused = GetUser(third, "1", std::chrono::seconds(2));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  // One connection gone, a new one is served (the client retries until its deadline). The
+  // refused channel goes first: it would otherwise retry and take the freed place.
+  third.reset();
+  first.reset();
+  auto stub = user::UserService::NewStub(OwnChannel(*mock, 4));
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  user::GetUserRequest request;
+  user::GetUserResponse response;
+  grpc::Status served = stub->GetUser(&context, request, &response);
+  EXPECT_TRUE(served.ok()) << served.error_message();
+}
+
+TEST(Limits, BoundedListenerRefusesAPortOutOfRange) {
+  MockServerOptions options;
+  options.schema.proto_files = {std::string(UNDERSTUDY_SOURCE_DIR) + "/proto/user.proto"};
+  options.listen = "127.0.0.1:99999";
+  options.max_connections = 10;
+  auto mock = MockServer::Start(options);
+  ASSERT_FALSE(mock.ok());
+  EXPECT_THAT(mock.status().message(), HasSubstr("cannot listen on 127.0.0.1:99999"));
+}
+
+grpc::Status CompressedGetUser(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = user::UserService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  user::GetUserRequest request;
+  request.set_user_id(std::string(1000, 'a'));  // large enough that gRPC compresses it
+  user::GetUserResponse response;
+  return stub->GetUser(&context, request, &response);
+}
+
+TEST(Limits, CompressedRequestIsUnimplementedUnlessAcceptCompressed) {
+  auto mock = StartMock();
+  ASSERT_NE(mock, nullptr);
+  grpc::Status refused = CompressedGetUser(mock->Channel());
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNIMPLEMENTED) << refused.error_message();
+  EXPECT_TRUE(GetUser(mock->Channel(), "1").ok());
+  auto accepting = StartMock([](MockServerOptions* options) { options->accept_compressed = true; });
+  ASSERT_NE(accepting, nullptr);
+  grpc::Status served = CompressedGetUser(accepting->Channel());
+  EXPECT_TRUE(served.ok()) << served.error_message();
+}
+
 TEST(Limits, CallsBeyondMaxConcurrentCallsAreRefusedUntilOthersFinish) {
   auto mock =
       StartMock([](MockServerOptions* options) { options->limits.max_concurrent_calls = 2; });
@@ -222,6 +286,26 @@ TEST(Limits, CallsBeyondMaxConcurrentCallsAreRefusedUntilOthersFinish) {
   for (const auto& status : slow_status) EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(GetUser(mock->Channel(), "1").ok());
   EXPECT_EQ(SettledCallsInFlight(*mock), 0);
+}
+
+TEST(ServeFlags, MaxConnectionsAndAcceptCompressedReachTheServer) {
+  const std::string file = ::testing::TempDir() + "/understudy_limits_test.json";
+  std::ofstream(file) << Interactions();
+  auto serve = testing::ServeProcess::Start(
+      {"--proto", "proto/user.proto", "--max-connections", "1", "--accept-compressed", file});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  grpc::ChannelArguments first_args, second_args;
+  first_args.SetInt("understudy.test.channel_id", 1);
+  second_args.SetInt("understudy.test.channel_id", 2);
+  auto first = grpc::CreateCustomChannel((*serve)->address(), grpc::InsecureChannelCredentials(),
+                                         first_args);
+  auto second = grpc::CreateCustomChannel((*serve)->address(),
+                                          grpc::InsecureChannelCredentials(), second_args);
+  grpc::Status compressed = CompressedGetUser(first);  // served: --accept-compressed
+  EXPECT_TRUE(compressed.ok()) << compressed.error_message();
+  grpc::Status refused = GetUser(second, "1", std::chrono::seconds(2));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_EQ((*serve)->Stop(), 0);
 }
 
 TEST(ServeFlags, LimitFlagsBoundTheServedCalls) {
