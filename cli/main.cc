@@ -436,7 +436,8 @@ int main(int argc, char** argv) {
   if (*serve) {
     // An empty token would turn authentication off without a word: refuse it.
     const char* token_env = std::getenv("UNDERSTUDY_ADMIN_TOKEN");
-    if ((admin_token->count() > 0 || token_env != nullptr) && serve_flags.admin_token.empty()) {
+    if (!serve_flags.no_admin && (admin_token->count() > 0 || token_env != nullptr) &&
+        serve_flags.admin_token.empty()) {
       std::cerr << "serve: the admin token is empty ("
                 << (admin_token->count() > 0 ? "--admin-token \"\"" : "UNDERSTUDY_ADMIN_TOKEN=")
                 << "): give a token, or leave it out for an admin service without one\n";

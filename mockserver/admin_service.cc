@@ -86,12 +86,22 @@ AdminService::AdminService(MockServer* server, std::string token, int max_respon
           2 * kResponseMargin) - kResponseMargin),
       worker_([this] { Work(); }) {}
 
-AdminService::~AdminService() {
+void AdminService::Stop() {
+  std::deque<Job> refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    refused.swap(queue_);
   }
   queued_.notify_all();
+  for (Job& job : refused) {
+    job.reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the mock is shutting down: nothing changed"));
+  }
+}
+
+AdminService::~AdminService() {
+  Stop();
   worker_.join();
 }
 
@@ -99,11 +109,17 @@ void AdminService::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and every queued call answered
-    std::function<void()> job = std::move(queue_.front());
+    if (queue_.empty()) return;  // stopping (Stop() answered what was queued)
+    Job job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    job();
+    grpc::Status status;
+    try {
+      status = job.body();
+    } catch (const std::exception& e) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
+    }
+    job.reactor->Finish(status);
     lock.lock();
   }
 }
@@ -121,27 +137,21 @@ grpc::ServerUnaryReactor* AdminService::Answer(grpc::CallbackServerContext* cont
       return reactor;
     }
   }
-  auto job = [reactor, body = std::move(body)] {
-    grpc::Status status;
-    try {
-      status = body();
-    } catch (const std::exception& e) {
-      status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
-    }
-    reactor->Finish(status);
-  };
+  bool stopping;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_ && queue_.size() < kMaxQueuedCalls) {
-      queue_.push_back(std::move(job));
+    stopping = stopping_;
+    if (!stopping && queue_.size() < kMaxQueuedCalls) {
+      queue_.push_back({reactor, std::move(body)});
       queued_.notify_one();
       return reactor;
     }
   }
-  reactor->Finish(grpc::Status(
-      grpc::StatusCode::RESOURCE_EXHAUSTED,
-      absl::StrCat("the admin service has ", kMaxQueuedCalls, " calls waiting already; try again ",
-                   "later")));
+  reactor->Finish(
+      stopping ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the mock is shutting down")
+               : grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              absl::StrCat("the admin service has ", kMaxQueuedCalls,
+                                           " calls waiting already; try again later")));
   return reactor;
 }
 

@@ -49,8 +49,10 @@ class AdminService final : public admin::v1::MockAdmin::CallbackService {
   // `server` must outlive this service. An empty `token` lets every call through. Answers are
   // kept under `max_response_bytes` (the server's send limit; 0: 4 MiB, a client's default).
   AdminService(MockServer* server, std::string token, int max_response_bytes = 0);
-  // Answers the calls still queued, then stops the worker.
-  ~AdminService() override;
+  // Ends the calls still queued with UNAVAILABLE (the one running finishes) and refuses new
+  // ones: a server shutting down does not wait for a backlog of changes.
+  void Stop();
+  ~AdminService() override;  // Stop(), then joins the worker
 
   grpc::ServerUnaryReactor* AddInteractions(grpc::CallbackServerContext* context,
                                             const admin::v1::AddInteractionsRequest* request,
@@ -94,9 +96,13 @@ class AdminService final : public admin::v1::MockAdmin::CallbackService {
 
   std::mutex mu_;
   std::condition_variable queued_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
-  std::thread worker_;                       // last: starts once the rest is ready
+  struct Job {
+    grpc::ServerUnaryReactor* reactor;
+    std::function<grpc::Status()> body;
+  };
+  std::deque<Job> queue_;   // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  std::thread worker_;      // last: starts once the rest is ready
 };
 
 }  // namespace understudy

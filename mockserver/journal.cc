@@ -138,7 +138,7 @@ std::string RecordedCall::DebugString() const {
   for (const auto& [key, value] : metadata) {
     if (key == "user-agent") continue;  // every call has one; it would only hide the others
     absl::StrAppend(&shown_metadata, shown_metadata.empty() ? "" : ", ", key, ": ",
-                    absl::EndsWith(key, "-bin") ? "<binary>" : value);
+                    (key.size() > 4 && absl::EndsWith(key, "-bin")) ? "<binary>" : value);
   }
   if (!shown_metadata.empty()) absl::StrAppend(&out, " metadata {", shown_metadata, "}");
   absl::StrAppend(&out, " -> ", StatusCodeName(static_cast<int>(code)));

@@ -249,6 +249,8 @@ void MockServer::Shutdown(std::chrono::milliseconds grace) {
     auto* health = impl_->server->GetHealthCheckService();
     if (health != nullptr) health->Shutdown();
     if (impl_->listener != nullptr) impl_->listener->Stop();
+    // Admin changes still queued are refused rather than compiled while the server waits.
+    if (impl_->admin != nullptr) impl_->admin->Stop();
     // Refuse new calls and wait for the ones in flight, then close everything at once: gRPC's
     // own deadline would also wait out idle client connections.
     impl_->mock->Drain(std::chrono::system_clock::now() + grace);

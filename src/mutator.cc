@@ -98,7 +98,7 @@ size_t MutateBytes(uint8_t* data, size_t size, size_t max_size, std::minstd_rand
 }
 
 std::string LegalMetadataValue(const std::string& key, const std::string& value) {
-  if (absl::EndsWith(key, "-bin")) return value;
+  if (key.size() > 4 && absl::EndsWith(key, "-bin")) return value;
   std::string out = value;
   for (char& c : out) {
     auto u = static_cast<unsigned char>(c);

@@ -383,16 +383,24 @@ bool IsSendableMetadataKey(absl::string_view key) {
   });
 }
 
+bool IsBinaryMetadataKey(absl::string_view key) {
+  // gRPC reads "-bin" alone as a plain key: a suffix needs a name before it.
+  return key.size() > 4 && absl::EndsWith(key, "-bin");
+}
+
 bool IsReservedMetadataKey(absl::string_view key) {
+  // HTTP/2's and HTTP's own, then the names gRPC core parses into typed values of its own (a
+  // value that does not parse as one aborts the process, as grpclb_client_stats does).
   static const char* const kReserved[] = {
-      "content-type", "te",         "content-length", "connection", "transfer-encoding",
-      "keep-alive",   "proxy-connection", "upgrade",  "host",       "user-agent"};
+      "content-type", "te",        "content-length", "connection",   "transfer-encoding",
+      "keep-alive",   "proxy-connection", "upgrade", "host",         "user-agent",
+      "grpclb_client_stats", "lb-token", "lb-cost-bin", "endpoint-load-metrics-bin"};
   return std::any_of(std::begin(kReserved), std::end(kReserved),
                      [key](const char* reserved) { return key == reserved; });
 }
 
 std::string MetadataValueProblem(absl::string_view key, absl::string_view value) {
-  if (absl::EndsWith(key, "-bin")) return "";
+  if (IsBinaryMetadataKey(key)) return "";
   for (size_t i = 0; i < value.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(value[i]);
     if (c < 0x20 || c > 0x7E) {
@@ -438,7 +446,7 @@ std::vector<MetadataEntry> CompileMetadata(const json& spec, const ResponseConte
       continue;
     }
     std::string text = sent->get<std::string>();
-    const bool binary = absl::EndsWith(key, "-bin");
+    const bool binary = IsBinaryMetadataKey(key);
     if (binary && !Template::Contains(text)) {
       std::string raw;
       if (!DecodeBinaryMetadata(text, &raw)) {

@@ -107,9 +107,11 @@ std::optional<ResponseStatus> CompileStatus(const nlohmann::json& spec,
 
 // Metadata keys a gRPC peer may send: lower-case letters, digits, - _ . (not grpc- or :).
 bool IsSendableMetadataKey(absl::string_view key);
+// A -bin key: its values are bytes ("-bin" alone is not one, for gRPC).
+bool IsBinaryMetadataKey(absl::string_view key);
 // Header names that HTTP/2 or gRPC's transport own (content-type, te, connection, ...): gRPC
-// drops or replaces them, or clients reset the stream (connection-specific headers are an
-// HTTP/2 PROTOCOL_ERROR).
+// drops or replaces them, aborts on a value it cannot parse as its own (grpclb_client_stats),
+// or clients reset the stream (connection-specific headers are an HTTP/2 PROTOCOL_ERROR).
 bool IsReservedMetadataKey(absl::string_view key);
 // Empty when gRPC sends `value` under `key` as it is; else what is wrong with it. Plain keys
 // take printable ASCII (0x20-0x7E) only; -bin keys any bytes.

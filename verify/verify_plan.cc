@@ -136,7 +136,7 @@ std::string MetadataProblem(const std::string& key, const std::string& value) {
   if (!IsSendableMetadataKey(key)) {
     return absl::StrCat("metadata key \"", key, "\" may only hold a-z 0-9 - _ .");
   }
-  if (absl::EndsWith(key, "-bin")) return "";
+  if (key.size() > 4 && absl::EndsWith(key, "-bin")) return "";
   for (unsigned char c : value) {
     if (c < 0x20 || c > 0x7e) {
       return absl::StrCat("the value of \"", key, "\" may only hold printable ASCII (use a -bin ",
@@ -156,7 +156,7 @@ std::vector<ExpectedMetadata> CompileMetadataExpectations(const json& spec,
   if (!spec.is_object()) return out;
   for (const auto& [key, value] : spec.items()) {
     std::string at = JoinPointer(pointer, key);
-    const bool binary = absl::EndsWith(key, "-bin");
+    const bool binary = key.size() > 4 && absl::EndsWith(key, "-bin");
     json expected = value;
     std::string raw;
     // Received bytes are compared in padded standard base64: write the file's literal so too.
@@ -311,7 +311,7 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   }
   for (const auto& [key, value] : sent_text) {
     std::string bytes = value;
-    if (absl::EndsWith(key, "-bin") && !DecodeBinaryMetadata(value, &bytes)) {
+    if (key.size() > 4 && absl::EndsWith(key, "-bin") && !DecodeBinaryMetadata(value, &bytes)) {
       problems.Add(JoinPointer("/request/metadata", key), "not valid base64");
     }
     plan->metadata_.emplace_back(key, bytes);

@@ -49,6 +49,9 @@ constexpr char kEchoes[] = R"({"interactions": [
   {"name": "code from metadata", "method": "user.UserService/GetUser",
    "request": {"body": {"userId": "c"}},
    "response": {"status": {"code": "{{request.metadata.x-code}}", "message": "coded"}}},
+  {"name": "bare bin", "method": "user.UserService/GetUser",
+   "request": {"body": {"userId": "bare"}},
+   "response": {"headers": {"-bin": "{{request.metadata.x-in-bin}}"}, "body": {}}},
   {"name": "plain", "method": "user.UserService/GetUser",
    "request": {"body": {"userId": "42"}},
    "response": {"headers": {"x-served-by": "understudy"}, "body": {"user": {"id": "42"}}}}
@@ -153,6 +156,16 @@ TEST_F(HostileMetadata, BinaryValueTemplatedIntoAProto3StringEndsThatCallInterna
   EXPECT_NE(text.body.find("abc"), std::string::npos);
 }
 
+// gRPC takes "-bin" alone for a plain key, so its values must be plain text.
+TEST_F(HostileMetadata, BareBinKeyIsAPlainHeaderForGrpc) {
+  Answer bytes = GetUser(address(), "bare", {{"x-in-bin", std::string("\0\1", 2)}});
+  EXPECT_EQ(bytes.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(bytes.status.error_message(), HasSubstr("header \"-bin\" rendered"));
+  Answer text = GetUser(address(), "bare", {{"x-in-bin", "text"}});
+  ASSERT_TRUE(text.status.ok()) << text.status.error_message();
+  EXPECT_EQ(text.headers.find("-bin")->second, "text");
+}
+
 TEST_F(HostileMetadata, StatusCodeTemplatesTakeNamesAndNumbers) {
   EXPECT_EQ(GetUser(address(), "c", {{"x-code", "NOT_FOUND"}}).status.error_code(),
             grpc::StatusCode::NOT_FOUND);
@@ -173,6 +186,7 @@ TEST(HostileMetadataFiles, LiteralValuesAndReservedNamesGrpcCannotSendAreFilePro
     "response": {"headers": {"x-name": "Zo\u00eb", "content-type": "text/plain",
                              "te": "trailers", "content-length": "3"},
                  "trailers": {"connection": "close", "transfer-encoding": "chunked",
+                              "grpclb_client_stats": "x", "lb-token": "t",
                               "x-tab": "a\tb", "x-bad-bin": "not base64!"}}}]})";
   RunResult check = RunUnderstudy({"check", "--proto", "proto/user.proto", file.string()});
   EXPECT_EQ(check.exit_code, 2) << check.err;
@@ -183,6 +197,9 @@ TEST(HostileMetadataFiles, LiteralValuesAndReservedNamesGrpcCannotSendAreFilePro
         "/interactions/0/response/headers/content-length: \"content-length\" is reserved",
         "/interactions/0/response/trailers/connection: \"connection\" is reserved",
         "/interactions/0/response/trailers/transfer-encoding: \"transfer-encoding\" is reserved",
+        "/interactions/0/response/trailers/grpclb_client_stats: \"grpclb_client_stats\" is "
+        "reserved",
+        "/interactions/0/response/trailers/lb-token: \"lb-token\" is reserved",
         "/interactions/0/response/trailers/x-tab: gRPC cannot send \"a\\tb\": byte 1 is 0x09",
         "/interactions/0/response/trailers/x-bad-bin: a -bin header takes base64"}) {
     EXPECT_THAT(check.err, HasSubstr(problem));

@@ -484,5 +484,39 @@ TEST(AdminService, AddPastMaxInteractionsIsResourceExhaustedAndChangesNothing) {
   EXPECT_TRUE(admin->AddInteractions(Deadline().get(), request, &response).ok());
 }
 
+// A backlog of admin changes does not hold up shutdown: what is still queued is refused.
+TEST(AdminService, ShutdownRefusesQueuedChangesInsteadOfCompilingThem) {
+  auto mock = StartWith([](MockServerOptions* options) {
+    options->interaction_json.push_back(ManyUsers(5000));
+  });
+  ASSERT_NE(mock, nullptr);
+  auto admin = v1::MockAdmin::NewStub(mock->Channel());
+  constexpr int kAdds = 30;
+  std::vector<grpc::Status> statuses(kAdds);
+  std::vector<std::thread> adders;
+  for (int a = 0; a < kAdds; ++a) {
+    adders.emplace_back([&, a] {
+      v1::AddInteractionsRequest request;
+      request.set_json(ManyUsers(1, 100000 + a));
+      v1::AddInteractionsResponse response;
+      statuses[a] = admin->AddInteractions(Deadline(120).get(), request, &response);
+    });
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (mock->interactions()->interactions().size() == 5001 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  mock->Shutdown(std::chrono::milliseconds(100));
+  for (auto& adder : adders) adder.join();
+  int refused = 0;
+  for (const grpc::Status& status : statuses) {
+    if (status.ok()) continue;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    ++refused;
+  }
+  EXPECT_GT(refused, 0) << "every queued change was compiled before the server shut down";
+}
+
 }  // namespace
 }  // namespace understudy
