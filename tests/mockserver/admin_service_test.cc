@@ -370,6 +370,31 @@ std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 60) {
   return context;
 }
 
+// `count` threads, each adding one interaction to `mock` through the admin service, with its
+// status in `statuses` (and `done` counted) when answered. Returns once the first add has
+// landed (the set has grown past `base`): the others are queued behind it or running.
+std::vector<std::thread> QueueAdds(MockServer* mock, size_t base, int count,
+                                   std::vector<grpc::Status>* statuses, std::atomic<int>* done) {
+  statuses->assign(count, grpc::Status());
+  std::vector<std::thread> adders;
+  for (int a = 0; a < count; ++a) {
+    adders.emplace_back([=] {
+      auto admin = v1::MockAdmin::NewStub(mock->Channel());
+      v1::AddInteractionsRequest request;
+      request.set_json(ManyUsers(1, 100000 + a));
+      v1::AddInteractionsResponse response;
+      (*statuses)[a] = admin->AddInteractions(Deadline(120).get(), request, &response);
+      ++*done;
+    });
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (mock->interactions()->interactions().size() == base &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return adders;
+}
+
 // Adds of a large set recompile it on the admin service's own thread: while several queue up,
 // the mocked calls are answered at once, not after them.
 TEST(AdminService, LargeAddsQueuedUpDoNotHoldUpMockedCalls) {
@@ -377,26 +402,10 @@ TEST(AdminService, LargeAddsQueuedUpDoNotHoldUpMockedCalls) {
     options->interaction_json.push_back(ManyUsers(5000));
   });
   ASSERT_NE(mock, nullptr);
-  auto admin = v1::MockAdmin::NewStub(mock->Channel());
   constexpr int kAdds = 4;
   std::atomic<int> adds_done{0};
-  std::vector<std::thread> adders;
-  for (int a = 0; a < kAdds; ++a) {
-    adders.emplace_back([&, a] {
-      v1::AddInteractionsRequest request;
-      request.set_json(ManyUsers(1, 100000 + a));
-      v1::AddInteractionsResponse response;
-      grpc::Status status = admin->AddInteractions(Deadline(120).get(), request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      ++adds_done;
-    });
-  }
-  // Wait until the first add has reached the server (the set grows by one when it lands).
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (mock->interactions()->interactions().size() == 5001 &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  std::vector<grpc::Status> statuses;
+  std::vector<std::thread> adders = QueueAdds(mock.get(), 5001, kAdds, &statuses, &adds_done);
   auto users = user::UserService::NewStub(mock->Channel());
   user::GetUserRequest request;
   request.set_user_id("123");
@@ -404,6 +413,7 @@ TEST(AdminService, LargeAddsQueuedUpDoNotHoldUpMockedCalls) {
   grpc::Status status = users->GetUser(Deadline(30).get(), request, &response);
   const int done_when_answered = adds_done.load();
   for (auto& adder : adders) adder.join();
+  for (const grpc::Status& add : statuses) EXPECT_TRUE(add.ok()) << add.error_message();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.user().id(), "123");
   EXPECT_LT(done_when_answered, kAdds) << "the mocked call waited for every admin change";
@@ -490,23 +500,9 @@ TEST(AdminService, ShutdownRefusesQueuedChangesInsteadOfCompilingThem) {
     options->interaction_json.push_back(ManyUsers(5000));
   });
   ASSERT_NE(mock, nullptr);
-  auto admin = v1::MockAdmin::NewStub(mock->Channel());
-  constexpr int kAdds = 30;
-  std::vector<grpc::Status> statuses(kAdds);
-  std::vector<std::thread> adders;
-  for (int a = 0; a < kAdds; ++a) {
-    adders.emplace_back([&, a] {
-      v1::AddInteractionsRequest request;
-      request.set_json(ManyUsers(1, 100000 + a));
-      v1::AddInteractionsResponse response;
-      statuses[a] = admin->AddInteractions(Deadline(120).get(), request, &response);
-    });
-  }
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (mock->interactions()->interactions().size() == 5001 &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  std::atomic<int> adds_done{0};
+  std::vector<grpc::Status> statuses;
+  std::vector<std::thread> adders = QueueAdds(mock.get(), 5001, 30, &statuses, &adds_done);
   mock->Shutdown(std::chrono::milliseconds(100));
   for (auto& adder : adders) adder.join();
   int refused = 0;
