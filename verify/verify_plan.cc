@@ -59,6 +59,27 @@ std::unique_ptr<pb::Message> ParseRequest(const Schema& schema, const pb::Descri
   return message;
 }
 
+// A -bin header with a template sends the rendered bytes (src/response.h): render those
+// values first, as the base64 the expectations compare received bytes in.
+void RenderBinaryHeaderTemplates(json* headers, const pb::Descriptor* request_type,
+                                 const Request& request, const std::string& pointer,
+                                 Problems* problems) {
+  if (!headers->is_object()) return;
+  for (auto& [key, value] : headers->items()) {
+    if (!IsBinaryMetadataKey(key) || !value.is_string() ||
+        !Template::Contains(value.get_ref<const std::string&>())) {
+      continue;
+    }
+    std::string error;
+    auto compiled = Template::Compile(value.get<std::string>(), request_type, &error);
+    if (!compiled.has_value()) {
+      problems->Add(JoinPointer(pointer, key), error);
+      continue;
+    }
+    value = absl::Base64Escape(compiled->Render(request));
+  }
+}
+
 // Renders the templates in the strings of a response spec from the request to send.
 void RenderTemplates(json* spec, const pb::Descriptor* request_type, const Request& request,
                      const std::string& pointer, Problems* problems) {
@@ -136,7 +157,7 @@ std::string MetadataProblem(const std::string& key, const std::string& value) {
   if (!IsSendableMetadataKey(key)) {
     return absl::StrCat("metadata key \"", key, "\" may only hold a-z 0-9 - _ .");
   }
-  if (key.size() > 4 && absl::EndsWith(key, "-bin")) return "";
+  if (IsBinaryMetadataKey(key)) return "";
   for (unsigned char c : value) {
     if (c < 0x20 || c > 0x7e) {
       return absl::StrCat("the value of \"", key, "\" may only hold printable ASCII (use a -bin ",
@@ -156,7 +177,7 @@ std::vector<ExpectedMetadata> CompileMetadataExpectations(const json& spec,
   if (!spec.is_object()) return out;
   for (const auto& [key, value] : spec.items()) {
     std::string at = JoinPointer(pointer, key);
-    const bool binary = key.size() > 4 && absl::EndsWith(key, "-bin");
+    const bool binary = IsBinaryMetadataKey(key);
     json expected = value;
     std::string raw;
     // Received bytes are compared in padded standard base64: write the file's literal so too.
@@ -311,7 +332,7 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   }
   for (const auto& [key, value] : sent_text) {
     std::string bytes = value;
-    if (key.size() > 4 && absl::EndsWith(key, "-bin") && !DecodeBinaryMetadata(value, &bytes)) {
+    if (IsBinaryMetadataKey(key) && !DecodeBinaryMetadata(value, &bytes)) {
       problems.Add(JoinPointer("/request/metadata", key), "not valid base64");
     }
     plan->metadata_.emplace_back(key, bytes);
@@ -349,9 +370,10 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   for (const auto& m : messages) plan->requests_.push_back(m->SerializePartialAsString());
   if (problems.ok) CheckAgainstOwnMatchers(interaction, sent_text, messages, &problems);
 
-  // The answer: templates rendered from that request, then compiled to matchers.
+  // The answer: templates rendered from that request, then compiled to matchers. Templates see
+  // -bin values as the bytes sent, as the mock's do.
   MetadataView view;
-  for (const auto& [key, value] : sent_text) view.emplace_back(key, value);
+  for (const auto& [key, value] : plan->metadata_) view.emplace_back(key, value);
   std::vector<std::unique_ptr<pb::Message>> all_sent;
   for (const auto& m : messages) all_sent.push_back(Clone(*m));
   Request request{&view, messages.empty() ? nullptr : messages.back().get(), &all_sent};
@@ -360,6 +382,10 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
   // message (or before any, when the server speaks first); the rest sees every message.
   json response_headers = response.value("headers", json::object());
   response.erase("headers");
+  if (response.contains("trailers")) {
+    RenderBinaryHeaderTemplates(&response["trailers"], input, request, "/response/trailers",
+                                &problems);
+  }
   RenderTemplates(&response, input, request, "/response", &problems);
   std::vector<std::unique_ptr<pb::Message>> first_only;
   if (interaction.kind == RpcKind::kBidiStreaming && !plan->client_steps_.empty() &&
@@ -371,6 +397,8 @@ std::unique_ptr<VerifyCase> VerifyCase::Plan(const Interaction& interaction, con
     at_choice.body = first_only.empty() ? nullptr : first_only[0].get();
     at_choice.stream = &first_only;
   }
+  RenderBinaryHeaderTemplates(&response_headers, input, at_choice, "/response/headers",
+                              &problems);
   RenderTemplates(&response_headers, input, at_choice, "/response/headers", &problems);
   MatcherCompiler compiler(&schema, interaction.file, diagnostics);
   Expectations& expected = *plan->expected_;

@@ -205,6 +205,18 @@ TEST_F(VerifyCaseTest, BinHeadersCompareAsBytesWhateverTheirBase64Padding) {
   EXPECT_THAT(Verify(contract, json::array({contract})), IsEmpty());
 }
 
+// A -bin header template sends the rendered bytes; the verifier expects those bytes too.
+TEST_F(VerifyCaseTest, BinHeaderTemplatesExpectTheRenderedBytes) {
+  json contract = GetUser({{"metadata", {{"x-in-bin", "AP8K"}}}, {"body", {{"userId", "1"}}}},
+                          {{"headers", {{"x-echo-bin", "{{request.metadata.x-in-bin}}"}}},
+                           {"trailers", {{"x-last-bin", "{{request.metadata.x-in-bin}}"}}}});
+  EXPECT_THAT(Verify(contract, json::array({contract})), IsEmpty());
+  json other = GetUser({{"body", {{"userId", "1"}}}},
+                       {{"headers", {{"x-echo-bin", "AAAA"}}}, {"trailers", {{"x-last-bin", "AP8K"}}}});
+  EXPECT_THAT(Verify(contract, json::array({other})),
+              ElementsAre(Field(&Difference::pointer, "/response/headers/x-echo-bin")));
+}
+
 TEST_F(VerifyCaseTest, BidiHeadersAreRenderedFromTheFirstClientMessage) {
   json bidi = {{"name", "b"},
                {"method", "user.UserService/BidirectionalStream"},
