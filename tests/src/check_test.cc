@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -17,7 +19,8 @@ using ::testing::ElementsAre;
 using testing_util::UserSchema;
 
 std::string Write(const std::string& name, const std::string& text) {
-  fs::path dir = fs::path(::testing::TempDir()) / "understudy_check_test";
+  fs::path dir =
+      fs::path(::testing::TempDir()) / ("understudy_check_test." + std::to_string(getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / name) << text;
   return (dir / name).string();

@@ -4,6 +4,8 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -49,7 +51,10 @@ message All {
 class JsonToMessageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    fs::path dir = fs::path(::testing::TempDir()) / "understudy_json_message_test";
+    // One directory a process: ctest runs this suite's tests in parallel processes, and one
+    // rewriting the file while another parses it would give an empty schema.
+    fs::path dir = fs::path(::testing::TempDir()) /
+                   ("understudy_json_message_test." + std::to_string(getpid()));
     fs::create_directories(dir);
     std::ofstream(dir / "all.proto") << kProto;
     SchemaOptions options;
