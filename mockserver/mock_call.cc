@@ -56,35 +56,40 @@ std::unique_ptr<pb::Message> DecodeMessage(grpc::ByteBuffer* in, const pb::Messa
   return nullptr;
 }
 
-// Adds the interaction's headers; false, with the INTERNAL status in `error`, when a template
-// rendered a value gRPC cannot send (gRPC would abort the process on it), in which case none is
-// added.
-bool AddHeaders(grpc::CallbackServerContext* context, const Interaction& chosen,
-                const Request& request, grpc::Status* error) {
-  if (chosen.headers.empty()) return true;
-  std::vector<std::pair<std::string, std::string>> headers;
-  absl::Status rendered = RenderMetadata(chosen.headers, request, &headers);
-  if (!rendered.ok()) {
+// Renders `entries` (the chosen interaction's headers or trailers) and hands each to `add`;
+// false, with the INTERNAL status in `error`, when a template rendered a value gRPC cannot send
+// (gRPC would abort the process on it), in which case none is added.
+template <typename Add>
+bool AddMetadata(const std::vector<MetadataEntry>& entries, const Interaction& chosen,
+                 const Request& request, Add add, grpc::Status* error) {
+  if (entries.empty()) return true;
+  std::vector<std::pair<std::string, std::string>> rendered;
+  absl::Status status = RenderMetadata(entries, request, &rendered);
+  if (!status.ok()) {
     *error = grpc::Status(grpc::StatusCode::INTERNAL,
-                          absl::StrCat(chosen.Label(), ": ", rendered.message()));
+                          absl::StrCat(chosen.Label(), ": ", status.message()));
     return false;
   }
-  for (auto& [key, value] : headers) context->AddInitialMetadata(key, value);
+  for (auto& [key, value] : rendered) add(key, value);
   return true;
+}
+
+bool AddHeaders(grpc::CallbackServerContext* context, const Interaction& chosen,
+                const Request& request, grpc::Status* error) {
+  return AddMetadata(
+      chosen.headers, chosen, request,
+      [context](const std::string& k, const std::string& v) { context->AddInitialMetadata(k, v); },
+      error);
 }
 
 // Adds the interaction's trailers and returns its rendered status.
 grpc::Status RenderStatus(grpc::CallbackServerContext* context, const Interaction& chosen,
                           const Request& request) {
-  if (!chosen.trailers.empty()) {
-    std::vector<std::pair<std::string, std::string>> trailers;
-    absl::Status rendered = RenderMetadata(chosen.trailers, request, &trailers);
-    if (!rendered.ok()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL,
-                          absl::StrCat(chosen.Label(), ": ", rendered.message()));
-    }
-    for (auto& [key, value] : trailers) context->AddTrailingMetadata(key, value);
-  }
+  grpc::Status error;
+  auto add = [context](const std::string& k, const std::string& v) {
+    context->AddTrailingMetadata(k, v);
+  };
+  if (!AddMetadata(chosen.trailers, chosen, request, add, &error)) return error;
   const ResponseStatus& status = chosen.status;
   std::string message = status.message.Render(request);
   absl::StatusOr<std::string> details = status.DetailsBin(request, message);
